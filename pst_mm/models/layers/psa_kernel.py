@@ -1,0 +1,253 @@
+# Copyright (c) pst-mm contributors. All rights reserved.
+"""Functional Pyramid Sparse Attention kernel (PST paper, Sec. 3.1).
+
+Plain PyTorch, no registry: every module and test calls
+:func:`pyramid_sparse_attention` (or :func:`pyramid_sparse_attention_parts`
+when the coarse and fine outputs or the selection are needed separately).
+"""
+import math
+from typing import NamedTuple, Optional, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+IMPLS = ('naive', 'sdpa', 'auto')
+
+# Selection scores are accumulated over query chunks so that the extra memory
+# is O(chunk * M) instead of O(N * M). 2**22 float32 elements = 16 MiB per
+# (batch * head) slice budget, which keeps the chunk large enough for the
+# matmul to run at full speed.
+_SCORE_CHUNK_ELEMS = 1 << 22
+
+
+class PSAOutput(NamedTuple):
+    """Everything :func:`pyramid_sparse_attention_parts` computes.
+
+    Attributes:
+        coarse (Tensor): ``softmax(q k^T / sqrt(d)) v``, shape (B, h, N, d).
+        fine (Tensor): sparse fine attention output, shape (B, h, N, d); all
+            zeros when ``topk == 0`` or no coarse key passed the threshold.
+        scores (Tensor | None): eq. 3 selection scores, the mean over the N
+            queries of the coarse softmax probabilities, shape (B, h, M).
+            ``None`` when ``topk == 0``.
+        indices (Tensor | None): the selected coarse indices (row-major in
+            the Hu x Wu grid) in descending score order, shape (B, h, k')
+            with ``k' = min(topk, M)``. ``None`` when ``topk == 0``.
+        valid (Tensor | None): bool (B, h, k'), which selected indices passed
+            ``score > score_thr``. ``None`` when ``topk == 0``.
+    """
+    coarse: Tensor
+    fine: Tensor
+    scores: Optional[Tensor]
+    indices: Optional[Tensor]
+    valid: Optional[Tensor]
+
+
+def _check_inputs(q: Tensor, k: Tensor, v: Tensor, k_fine: Tensor,
+                  v_fine: Tensor, fine_hw: Sequence[int],
+                  coarse_hw: Sequence[int], topk: int, impl: str) -> None:
+    if impl not in IMPLS:
+        raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
+    if isinstance(topk, bool) or not isinstance(topk, int) or topk < 0:
+        raise ValueError(f'topk must be a non-negative int, got {topk!r}')
+    names = ('q', 'k', 'v', 'k_fine', 'v_fine')
+    tensors = (q, k, v, k_fine, v_fine)
+    for name, t in zip(names, tensors):
+        if not isinstance(t, Tensor) or t.dim() != 4:
+            shape = tuple(t.shape) if isinstance(t, Tensor) else type(t)
+            raise ValueError(
+                f'{name} must be a 4-D tensor (B, heads, tokens, dim), '
+                f'got {shape}')
+    B, h, N, d = q.shape
+    for name, t in zip(names[1:], tensors[1:]):
+        if (t.shape[0], t.shape[1], t.shape[3]) != (B, h, d):
+            raise ValueError(
+                f'{name} has (batch, heads, dim) = '
+                f'{(t.shape[0], t.shape[1], t.shape[3])}, but q has '
+                f'{(B, h, d)}')
+    if k.shape != v.shape:
+        raise ValueError(f'k {tuple(k.shape)} and v {tuple(v.shape)} differ')
+    if k_fine.shape != q.shape or v_fine.shape != q.shape:
+        raise ValueError(
+            f'k_fine {tuple(k_fine.shape)} and v_fine {tuple(v_fine.shape)} '
+            f'must have the shape of q {tuple(q.shape)}')
+    H, W = (int(x) for x in fine_hw)
+    Hu, Wu = (int(x) for x in coarse_hw)
+    if N != H * W:
+        raise ValueError(f'q has N={N} tokens but fine_hw={H}x{W}={H * W}')
+    M = k.shape[2]
+    if M != Hu * Wu:
+        raise ValueError(
+            f'k/v have M={M} tokens but coarse_hw={Hu}x{Wu}={Hu * Wu}')
+    if (Hu, Wu) != ((H + 1) // 2, (W + 1) // 2):
+        raise ValueError(
+            f'coarse_hw must be (ceil(H/2), ceil(W/2)) = '
+            f'{((H + 1) // 2, (W + 1) // 2)} for fine_hw {(H, W)}, '
+            f'got {(Hu, Wu)}')
+
+
+def _resolve_impl(impl: str, q: Tensor) -> str:
+    # The fused kernels (FlashAttention / memory-efficient on CUDA, the flash
+    # CPU kernel otherwise) beat explicit matmul + softmax on every device we
+    # measured (tools/analysis_tools/benchmark.py) and never materialise the
+    # N x M attention matrix.
+    return 'sdpa' if impl == 'auto' else impl
+
+
+def _selection_scores_chunked(q: Tensor, k: Tensor, scale: float) -> Tensor:
+    """Eq. 3 scores without holding the N x M probability matrix.
+
+    Returns the mean over queries of softmax(q k^T * scale), shape (B, h, M),
+    accumulated in float32 over query chunks.
+    """
+    B, h, N, _ = q.shape
+    M = k.shape[2]
+    chunk = max(1, _SCORE_CHUNK_ELEMS // max(1, B * h * M))
+    scores = q.new_zeros((B, h, M), dtype=torch.float32)
+    kt = k.transpose(-2, -1)
+    for start in range(0, N, chunk):
+        logits = torch.matmul(q[:, :, start:start + chunk], kt).float()
+        logits.mul_(scale)
+        scores += torch.softmax(logits, dim=-1).sum(dim=-2)
+        del logits
+    return scores.div_(N)
+
+
+def _fine_token_index(indices: Tensor, valid: Tensor, fine_hw: Tuple[int, int],
+                      coarse_w: int) -> Tuple[Tensor, Tensor]:
+    """Map selected coarse indices to the fine 2x2 patches beneath them.
+
+    Coarse index (r, c) covers fine rows 2r, 2r+1 and cols 2c, 2c+1. Fine
+    positions that fall outside X (odd H or W) are marked invalid instead of
+    being wrapped or clamped onto a neighbour.
+
+    Returns:
+        tuple[Tensor, Tensor]: flat fine indices (B, h, 4k') (0 where
+        invalid, to be masked) and the bool mask (B, h, 4k').
+    """
+    H, W = fine_hw
+    r = torch.div(indices, coarse_w, rounding_mode='floor')
+    c = indices - r * coarse_w
+    dr = indices.new_tensor([0, 0, 1, 1])
+    dc = indices.new_tensor([0, 1, 0, 1])
+    rows = (2 * r).unsqueeze(-1) + dr  # (B, h, k', 4)
+    cols = (2 * c).unsqueeze(-1) + dc
+    mask = valid.unsqueeze(-1) & (rows < H) & (cols < W)
+    flat = torch.where(mask, rows * W + cols, torch.zeros_like(rows))
+    return flat.flatten(-2), mask.flatten(-2)
+
+
+def pyramid_sparse_attention_parts(q: Tensor,
+                                   k: Tensor,
+                                   v: Tensor,
+                                   k_fine: Tensor,
+                                   v_fine: Tensor,
+                                   fine_hw: Sequence[int],
+                                   coarse_hw: Sequence[int],
+                                   topk: int,
+                                   score_thr: float = 1e-6,
+                                   impl: str = 'auto') -> PSAOutput:
+    """Pyramid Sparse Attention returning the coarse and fine parts.
+
+    See :func:`pyramid_sparse_attention` for the arguments. The selection
+    (top-k of the eq. 3 scores) carries no gradient: it only picks indices.
+    """
+    _check_inputs(q, k, v, k_fine, v_fine, fine_hw, coarse_hw, topk, impl)
+    impl = _resolve_impl(impl, q)
+    H, W = (int(x) for x in fine_hw)
+    Wu = int(coarse_hw[1])
+    d = q.shape[-1]
+    M = k.shape[2]
+    scale = 1.0 / math.sqrt(d)
+
+    scores = None
+    if impl == 'naive':
+        attn = torch.softmax(torch.matmul(q, k.transpose(-2, -1)) * scale, -1)
+        coarse = torch.matmul(attn, v)
+        if topk > 0:
+            scores = attn.detach().float().mean(dim=-2)
+        del attn
+    else:
+        coarse = F.scaled_dot_product_attention(q, k, v)
+        if topk > 0:
+            with torch.no_grad():
+                scores = _selection_scores_chunked(q.detach(), k.detach(),
+                                                   scale)
+
+    if topk == 0:
+        return PSAOutput(coarse, torch.zeros_like(coarse), None, None, None)
+
+    top_scores, indices = scores.topk(min(topk, M), dim=-1)
+    valid = top_scores > score_thr
+    flat, mask = _fine_token_index(indices, valid, (H, W), Wu)
+
+    gather_idx = flat.unsqueeze(-1).expand(-1, -1, -1, d)
+    k_sel = torch.gather(k_fine, 2, gather_idx)  # (B, h, 4k', d)
+    v_sel = torch.gather(v_fine, 2, gather_idx)
+    # Slices with no admissible fine token get O_fine = 0; give them one
+    # unmasked key so the softmax stays finite, then zero their output.
+    any_valid = mask.any(dim=-1, keepdim=True)  # (B, h, 1)
+    safe_mask = mask | ~any_valid
+    if impl == 'naive':
+        logits = torch.matmul(q, k_sel.transpose(-2, -1)) * scale
+        logits = logits.masked_fill(~safe_mask.unsqueeze(-2), float('-inf'))
+        fine = torch.matmul(torch.softmax(logits, dim=-1), v_sel)
+    else:
+        fine = F.scaled_dot_product_attention(
+            q, k_sel, v_sel, attn_mask=safe_mask.unsqueeze(-2))
+    fine = fine * any_valid.unsqueeze(-1).to(fine.dtype)
+    return PSAOutput(coarse, fine, scores, indices, valid)
+
+
+def pyramid_sparse_attention(q: Tensor,
+                             k: Tensor,
+                             v: Tensor,
+                             k_fine: Tensor,
+                             v_fine: Tensor,
+                             fine_hw: Sequence[int],
+                             coarse_hw: Sequence[int],
+                             topk: int,
+                             score_thr: float = 1e-6,
+                             impl: str = 'auto') -> Tensor:
+    """Pyramid Sparse Attention: coarse cross-attention plus sparse fine
+    attention over the 2x2 patches under the top-k coarse keys.
+
+    With ``A = softmax(q k^T / sqrt(d))``:
+
+    * coarse: ``O_coarse = A v`` (eq. 2);
+    * selection: ``s = mean over the N queries of A`` (eq. 3, per sample and
+      head), the top-``topk`` coarse indices with ``s > score_thr`` (fewer
+      when fewer pass; none -> ``O_fine = 0``);
+    * fine: ``O_fine = softmax(q k_sel^T / sqrt(d)) v_sel`` over the (up to)
+      ``4 * topk`` fine tokens of the selected 2x2 patches (eq. 4-5).
+
+    Returns ``O_coarse + O_fine``; ``topk=0`` returns ``O_coarse`` alone.
+
+    Args:
+        q (Tensor): Queries from the fine map X, shape (B, h, N, d) with
+            ``N = H * W``.
+        k (Tensor): Keys from the coarse map U, shape (B, h, M, d) with
+            ``M = Hu * Wu``.
+        v (Tensor): Values from U, shape (B, h, M, d).
+        k_fine (Tensor): The same key projection applied to X, (B, h, N, d).
+        v_fine (Tensor): The same value projection applied to X, (B, h, N, d).
+        fine_hw (Sequence[int]): (H, W) of X.
+        coarse_hw (Sequence[int]): (Hu, Wu) of U; must be
+            ``(ceil(H / 2), ceil(W / 2))``.
+        topk (int): Number of coarse keys whose fine patches are attended.
+            0 disables fine attention; values >= M select every key.
+        score_thr (float): Only coarse keys whose score is strictly greater
+            are selected. Defaults to 1e-6.
+        impl (str): ``'naive'`` (explicit matmul/softmax, materialises A),
+            ``'sdpa'`` (``F.scaled_dot_product_attention``, with selection
+            scores accumulated over query chunks so memory stays
+            O(chunk * M)) or ``'auto'`` (the fastest correct choice for the
+            device). Defaults to ``'auto'``.
+
+    Returns:
+        Tensor: Shape (B, h, N, d).
+    """
+    out = pyramid_sparse_attention_parts(q, k, v, k_fine, v_fine, fine_hw,
+                                         coarse_hw, topk, score_thr, impl)
+    return out.coarse + out.fine if topk > 0 else out.coarse

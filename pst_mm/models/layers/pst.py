@@ -1,0 +1,399 @@
+# Copyright (c) pst-mm contributors. All rights reserved.
+"""Pyramid Sparse Transformer modules (PST paper, Sec. 3.1, Fig. 2).
+
+These are plain ``nn.Module``/``BaseModule`` building blocks with no registry:
+the necks in :mod:`pst_mm.models.necks` wrap them.
+"""
+from typing import Iterator, List, Optional
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from .psa_kernel import IMPLS, pyramid_sparse_attention_parts
+
+ATTN_TYPES = ('softmax', 'linear', 'linear_relu')
+
+# Width presets: C' scales 1:2:4 for N/S/M, capped at 2048 (paper Sec. 3.1).
+PST_WIDTH_FACTORS = {'n': 1, 's': 2, 'm': 4}
+PST_MAX_CHANNELS = 2048
+
+
+def pst_embed_channels(base: int, preset: str) -> int:
+    """C' of a width preset: ``min(base * {n: 1, s: 2, m: 4}[preset], 2048)``.
+
+    Args:
+        base (int): C' of the N preset.
+        preset (str): One of ``'n'``, ``'s'``, ``'m'`` (case-insensitive).
+
+    Returns:
+        int: The embedding width C'.
+    """
+    key = str(preset).lower()
+    if key not in PST_WIDTH_FACTORS:
+        raise ValueError(f'unknown PST width preset {preset!r}; expected one '
+                         f'of {sorted(PST_WIDTH_FACTORS)}')
+    return min(base * PST_WIDTH_FACTORS[key], PST_MAX_CHANNELS)
+
+
+def _to_heads(x: Tensor, num_heads: int) -> Tensor:
+    """(B, C, H, W) -> (B, heads, H*W, C // heads)."""
+    B, C, H, W = x.shape
+    return x.reshape(B, num_heads, C // num_heads, H * W).transpose(-2, -1)
+
+
+def _from_heads(x: Tensor, hw: tuple) -> Tensor:
+    """(B, heads, H*W, d) -> (B, heads * d, H, W)."""
+    B, h, N, d = x.shape
+    return x.transpose(-2, -1).reshape(B, h * d, *hw)
+
+
+def _linear_attention(q: Tensor, k: Tensor, v: Tensor, kind: str) -> Tensor:
+    """Kernelised linear attention (Katharopoulos et al. 2020), O(N + M).
+
+    ``'linear'`` uses the feature map elu(x) + 1, ``'linear_relu'`` ReLU.
+    """
+    phi = (lambda t: F.elu(t) + 1) if kind == 'linear' else F.relu
+    q, k = phi(q), phi(k)
+    kv = torch.matmul(k.transpose(-2, -1), v)  # (B, h, d, d)
+    norm = torch.matmul(q, k.sum(dim=-2, keepdim=True).transpose(-2, -1))
+    return torch.matmul(q, kv) / (norm + 1e-6)
+
+
+class PyramidSparseAttention(BaseModule):
+    """Pyramid Sparse Attention (PSA, paper eq. 1-8).
+
+    Queries come from the fine map X (H x W), keys/values from the coarse map
+    U (ceil(H/2) x ceil(W/2)). The same K/V projection is applied to X for the
+    sparse fine attention, so a model trained coarse-only can switch fine
+    attention on at inference without retraining.
+
+    Args:
+        embed_dims (int): Channels C' of X and U.
+        num_heads (int, optional): Attention heads; ``None`` means
+            ``embed_dims // 32`` (the paper). Defaults to None.
+        topk (int): Coarse keys whose 2x2 fine patches are attended at
+            inference. 0 = coarse only. Defaults to 8.
+        score_thr (float): Selection threshold on eq. 3 scores.
+            Defaults to 1e-6.
+        fine_in_training (bool): Also run the fine branch in training mode.
+            The paper trains coarse-only. Defaults to False.
+        gate (bool): Self-gating fusion of coarse and fine outputs
+            (eq. 7-8, Table 4c). Defaults to False.
+        share_kv (bool): Share the K/V projection between coarse and fine
+            attention (Table 4e). False adds a separate fine K/V conv.
+            Defaults to True.
+        attn (str): ``'softmax'``, ``'linear'`` (elu+1 features) or
+            ``'linear_relu'`` (Table 4d). Linear variants have no attention
+            matrix to select from, so they require ``topk=0``.
+            Defaults to 'softmax'.
+        impl (str): Kernel implementation, see
+            :func:`pyramid_sparse_attention`. Defaults to 'auto'.
+        pe_kernel (int): Kernel size of the depthwise CPE conv.
+            Defaults to 7.
+        norm_cfg (dict): Norm layer after every conv. Defaults to BN.
+        init_cfg (dict | list[dict], optional): Initialization config.
+            Defaults to None.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 num_heads: Optional[int] = None,
+                 topk: int = 8,
+                 score_thr: float = 1e-6,
+                 fine_in_training: bool = False,
+                 gate: bool = False,
+                 share_kv: bool = True,
+                 attn: str = 'softmax',
+                 impl: str = 'auto',
+                 pe_kernel: int = 7,
+                 norm_cfg: dict = dict(type='BN'),
+                 init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if num_heads is None:
+            num_heads = max(1, embed_dims // 32)
+        if embed_dims <= 0 or num_heads <= 0 or embed_dims % num_heads:
+            raise ValueError(f'embed_dims ({embed_dims}) must be a positive '
+                             f'multiple of num_heads ({num_heads})')
+        if attn not in ATTN_TYPES:
+            raise ValueError(
+                f'attn must be one of {ATTN_TYPES}, got {attn!r}')
+        if impl not in IMPLS:
+            raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
+        self.embed_dims = embed_dims
+        self.num_heads = num_heads
+        self.attn = attn
+        self.score_thr = score_thr
+        self.fine_in_training = fine_in_training
+        self.impl = impl
+        self.topk = topk  # validated by the property setter
+
+        conv = dict(norm_cfg=norm_cfg, act_cfg=None)
+        self.q = ConvModule(embed_dims, embed_dims, 1, **conv)
+        self.kv = ConvModule(embed_dims, 2 * embed_dims, 1, **conv)
+        self.kv_fine = None if share_kv else ConvModule(
+            embed_dims, 2 * embed_dims, 1, **conv)
+        self.pe = ConvModule(
+            embed_dims,
+            embed_dims,
+            pe_kernel,
+            padding=pe_kernel // 2,
+            groups=embed_dims,
+            **conv)
+        self.proj = ConvModule(embed_dims, embed_dims, 1, **conv)
+        # eq. 7: a kernel-1 Conv1d over the concatenated outputs is a 1x1 conv.
+        self.gate = nn.Conv2d(2 * embed_dims, embed_dims, 1) if gate else None
+        # Set by tools (e.g. visualize_pst.py) to keep the last forward's
+        # selection in ``last_selection``; off by default to hold no tensors.
+        self.record_selection = False
+        self.last_selection: Optional[dict] = None
+
+    @property
+    def topk(self) -> int:
+        """Number of selected coarse keys at inference."""
+        return self._topk
+
+    @topk.setter
+    def topk(self, value: int) -> None:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError(f'topk must be a non-negative int, got {value!r}')
+        if value > 0 and self.attn != 'softmax':
+            raise ValueError(
+                f"attn={self.attn!r} has no attention matrix to select fine "
+                f'tokens from: fine attention needs attn=\'softmax\'; use '
+                f'topk=0 (got topk={value})')
+        if self.fine_in_training and self.attn != 'softmax':
+            raise ValueError(f'fine_in_training needs attn=\'softmax\', got '
+                             f'{self.attn!r}')
+        self._topk = value
+
+    @property
+    def share_kv(self) -> bool:
+        return self.kv_fine is None
+
+    def active_topk(self) -> int:
+        """The top-k this forward uses: 0 in training unless fine is on."""
+        if self.training and not self.fine_in_training:
+            return 0
+        return self.topk
+
+    def forward(self, x: Tensor, upper: Tensor) -> Tensor:
+        """Attend from the fine map ``x`` to the coarse map ``upper``.
+
+        Args:
+            x (Tensor): Fine map X, (B, C', H, W).
+            upper (Tensor): Coarse map U, (B, C', ceil(H/2), ceil(W/2)).
+
+        Returns:
+            Tensor: (B, C', H, W).
+        """
+        if x.dim() != 4 or upper.dim() != 4:
+            raise ValueError(f'x and upper must be 4-D (B, C, H, W), got '
+                             f'{tuple(x.shape)} and {tuple(upper.shape)}')
+        C = self.embed_dims
+        if x.shape[1] != C or upper.shape[1] != C:
+            raise ValueError(f'x and upper must have {C} channels, got '
+                             f'{x.shape[1]} and {upper.shape[1]}')
+        H, W = x.shape[-2:]
+        coarse_hw = tuple(upper.shape[-2:])
+        if coarse_hw != ((H + 1) // 2, (W + 1) // 2):
+            raise ValueError(
+                f'upper must be ceil(H/2) x ceil(W/2) = '
+                f'{((H + 1) // 2, (W + 1) // 2)} for x of {H}x{W}, got '
+                f'{coarse_hw[0]}x{coarse_hw[1]}')
+        topk = self.active_topk()
+        h = self.num_heads
+
+        q = _to_heads(self.q(x), h)
+        k_map, v_map = self.kv(upper).chunk(2, dim=1)
+        k, v = _to_heads(k_map, h), _to_heads(v_map, h)
+        if self.attn != 'softmax':
+            out = _linear_attention(q, k, v, self.attn)
+            fine = None
+        else:
+            if topk > 0:
+                kv_fine = self.kv if self.kv_fine is None else self.kv_fine
+                kf_map, vf_map = kv_fine(x).chunk(2, dim=1)
+                k_fine, v_fine = _to_heads(kf_map, h), _to_heads(vf_map, h)
+            else:  # unused by the kernel when topk == 0
+                k_fine, v_fine = q, q
+            parts = pyramid_sparse_attention_parts(
+                q, k, v, k_fine, v_fine, (H, W), coarse_hw, topk,
+                self.score_thr, self.impl)
+            if self.record_selection:
+                self.last_selection = None if topk == 0 else dict(
+                    scores=parts.scores.detach(),
+                    indices=parts.indices.detach(),
+                    valid=parts.valid.detach(),
+                    fine_hw=(H, W),
+                    coarse_hw=coarse_hw)
+            out, fine = parts.coarse, (parts.fine if topk > 0 else None)
+
+        out = _from_heads(out, (H, W))
+        if self.gate is not None:
+            fine = _from_heads(fine, (H, W)) if fine is not None \
+                else torch.zeros_like(out)
+            g = torch.sigmoid(self.gate(torch.cat([out, fine], dim=1)))
+            out = g * fine + (1 - g) * out  # eq. 8
+        elif fine is not None:
+            out = out + _from_heads(fine, (H, W))
+        # CPE (eq. 6): depthwise conv on the coarse V, each coarse position
+        # copied onto exactly the fine 2x2 patch it covers.
+        pe = self.pe(v_map)
+        pe = pe.repeat_interleave(2, dim=-2).repeat_interleave(2, dim=-1)
+        return self.proj(out + pe[..., :H, :W])
+
+
+class PSABlock(BaseModule):
+    """``x + PSA(x, upper)`` followed by ``x + MLP(x)``.
+
+    The MLP is two 1x1 conv + BN layers with ratio ``mlp_ratio`` (the
+    EfficientFormer style the paper follows).
+
+    Args:
+        embed_dims (int): Channels C'.
+        mlp_ratio (float): Hidden width of the MLP over C'. Defaults to 2.0.
+        act_cfg (dict): Activation inside the MLP. Defaults to SiLU.
+        norm_cfg (dict): Norm layer. Defaults to BN.
+        init_cfg (dict | list[dict], optional): Initialization config.
+            Defaults to None.
+        **attn_kwargs: Passed to :class:`PyramidSparseAttention`.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 mlp_ratio: float = 2.0,
+                 act_cfg: dict = dict(type='SiLU'),
+                 norm_cfg: dict = dict(type='BN'),
+                 init_cfg=None,
+                 **attn_kwargs) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.attn = PyramidSparseAttention(
+            embed_dims, norm_cfg=norm_cfg, **attn_kwargs)
+        hidden = int(embed_dims * mlp_ratio)
+        self.mlp = nn.Sequential(
+            ConvModule(
+                embed_dims, hidden, 1, norm_cfg=norm_cfg, act_cfg=act_cfg),
+            ConvModule(
+                hidden, embed_dims, 1, norm_cfg=norm_cfg, act_cfg=None))
+
+    def forward(self, x: Tensor, upper: Tensor) -> Tensor:
+        x = x + self.attn(x, upper)
+        return x + self.mlp(x)
+
+
+class PyramidSparseTransformer(BaseModule):
+    """The PST module (paper Fig. 2, left).
+
+    ::
+
+        x (C, H, W) ──1x1──> y0 (C') ─PSA block─> y1 ─ ... ─> yn
+                                           ^            ^
+        upper (C_up, H/2, W/2) ──1x1──> u (C') ──── K/V of every block
+        out = 1x1( concat[x, y1, ..., yn] ) -> (out_channels, H, W)
+
+    Each block's query is the previous block's output while K/V stay the
+    upper feature (Table 4b).
+
+    Args:
+        in_channels (int): Channels C of the fine input X.
+        upper_channels (int): Channels C_up of the coarse input U.
+        out_channels (int): Output channels.
+        embed_channels (int): Token width C'.
+        num_blocks (int): Stacked PSA blocks. Defaults to 1.
+        mlp_ratio (float): MLP ratio of each block. Defaults to 2.0.
+        norm_cfg (dict): Norm layer. Defaults to BN.
+        act_cfg (dict): Activation of the input/output convs and MLPs.
+            Defaults to SiLU.
+        init_cfg (dict | list[dict], optional): Initialization config.
+            Defaults to None.
+        **attn_kwargs: Passed to every :class:`PyramidSparseAttention`
+            (``num_heads``, ``topk``, ``score_thr``, ``fine_in_training``,
+            ``gate``, ``share_kv``, ``attn``, ``impl``).
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 upper_channels: int,
+                 out_channels: int,
+                 embed_channels: int,
+                 num_blocks: int = 1,
+                 mlp_ratio: float = 2.0,
+                 norm_cfg: dict = dict(type='BN'),
+                 act_cfg: dict = dict(type='SiLU'),
+                 init_cfg=None,
+                 **attn_kwargs) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if num_blocks < 1:
+            raise ValueError(f'num_blocks must be >= 1, got {num_blocks}')
+        for name, val in (('in_channels', in_channels),
+                          ('upper_channels', upper_channels),
+                          ('out_channels', out_channels),
+                          ('embed_channels', embed_channels)):
+            if not isinstance(val, int) or val <= 0:
+                raise ValueError(f'{name} must be a positive int, got {val!r}')
+        self.in_channels = in_channels
+        self.upper_channels = upper_channels
+        conv = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.in_conv = ConvModule(in_channels, embed_channels, 1, **conv)
+        self.upper_conv = ConvModule(upper_channels, embed_channels, 1,
+                                     **conv)
+        self.blocks = nn.ModuleList(
+            PSABlock(
+                embed_channels,
+                mlp_ratio=mlp_ratio,
+                act_cfg=act_cfg,
+                norm_cfg=norm_cfg,
+                **attn_kwargs) for _ in range(num_blocks))
+        self.out_conv = ConvModule(in_channels + num_blocks * embed_channels,
+                                   out_channels, 1, **conv)
+
+    def attentions(self) -> Iterator[PyramidSparseAttention]:
+        for block in self.blocks:
+            yield block.attn
+
+    def forward(self, x: Tensor, upper: Tensor) -> Tensor:
+        """
+        Args:
+            x (Tensor): Fine map, (B, C, H, W).
+            upper (Tensor): Coarse map, (B, C_up, ceil(H/2), ceil(W/2)).
+
+        Returns:
+            Tensor: (B, out_channels, H, W).
+        """
+        if x.dim() != 4 or upper.dim() != 4:
+            raise ValueError(f'x and upper must be 4-D (B, C, H, W), got '
+                             f'{tuple(x.shape)} and {tuple(upper.shape)}')
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f'x has {x.shape[1]} channels, expected '
+                             f'in_channels={self.in_channels}')
+        if upper.shape[1] != self.upper_channels:
+            raise ValueError(f'upper has {upper.shape[1]} channels, expected '
+                             f'upper_channels={self.upper_channels}')
+        if x.shape[0] != upper.shape[0]:
+            raise ValueError(f'batch sizes differ: x {x.shape[0]}, upper '
+                             f'{upper.shape[0]}')
+        u = self.upper_conv(upper)
+        y = self.in_conv(x)
+        outs: List[Tensor] = [x]
+        for block in self.blocks:
+            y = block(y, u)
+            outs.append(y)
+        return self.out_conv(torch.cat(outs, dim=1))
+
+
+def set_pst_topk(model: nn.Module, topk: int) -> int:
+    """Set ``topk`` on every :class:`PyramidSparseAttention` in ``model``.
+
+    Returns:
+        int: How many attention modules were changed.
+    """
+    count = 0
+    for m in model.modules():
+        if isinstance(m, PyramidSparseAttention):
+            m.topk = topk
+            count += 1
+    return count

@@ -1,0 +1,4 @@
+# Copyright (c) pst-mm contributors. All rights reserved.
+from .pst_fpn import PSTFPN
+
+__all__ = ['PSTFPN']

@@ -1,0 +1,286 @@
+# Copyright (c) pst-mm contributors. All rights reserved.
+import math
+from typing import List, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmcv.cnn import ConvModule
+from mmdet.models.layers import CSPLayer
+from mmdet.registry import MODELS
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from ..layers import PyramidSparseTransformer, pst_embed_channels
+
+EXTRA_CONV_SOURCES = ('on_input', 'on_lateral', 'on_output')
+
+
+@MODELS.register_module()
+class PSTFPN(BaseModule):
+    """PST-DET feature pyramid (PST paper, Sec. 3.2, Fig. 3a).
+
+    A PAN-style pyramid over three backbone levels whose top-down fusions are
+    Pyramid Sparse Transformers: at each finer level the upsampled coarser
+    output is concatenated with the lateral feature and fused by a PST whose
+    upper (K/V) feature is the coarser output itself. The bottom-up path is a
+    stride-2 conv, a concatenation and a CSP block (mmdet's ``CSPLayer``).
+    Extra levels (P6, P7) are added exactly as mmdet's ``FPN`` adds them, so
+    RetinaNet and other FPN heads work by changing only the neck field.
+
+    ::
+
+        C5 ─1x1─> L5 = T5 ──────────────────────────────┬──> cat ─CSP─> P5
+                    │  (K/V)                            │     ^
+                    up ──> cat[·, L4] ─PST(upper=T5)─> T4 ─┬─> cat ─CSP─> P4
+        C4 ─1x1─> L4 ──────┘                 │ (K/V)   │   ^        │
+                                             up        │   s2 conv   s2 conv
+        C3 ─1x1─> L3 ───────> cat[·, L3] ─PST(upper=T4)─> T3 = P3 ─┘
+        P6, P7: stride-2 3x3 convs on C5 / L5 / P5 (``add_extra_convs``) or
+        max-pooling of P5 (``add_extra_convs=False``), as in mmdet's FPN.
+
+    Args:
+        in_channels (Sequence[int]): Channels of each backbone level given to
+            the neck. Three levels from ``start_level`` on are used (C3-C5).
+        out_channels (int): Channels of every output level.
+        num_outs (int): Number of output levels, >= 3 (5 for RetinaNet).
+        start_level (int): Index of C3 in ``in_channels``, so a backbone with
+            ``out_indices=(0, 1, 2, 3)`` works with ``start_level=1`` like
+            mmdet's FPN. Defaults to 0.
+        preset (str): Width preset ``'n'``, ``'s'`` or ``'m'``: the PST
+            token width C' scales 1:2:4 (capped at 2048) from
+            ``base_embed_channels``. Defaults to 'n'.
+        base_embed_channels (Sequence[int]): C' of the N preset for the P3
+            and P4 fusions (paper appendix Table 5: 64, 128).
+            Defaults to (64, 128).
+        embed_channels (Sequence[int], optional): Explicit C' for P3 and P4;
+            overrides ``preset``. Defaults to None.
+        num_blocks (int): PSA blocks per PST. Defaults to 1.
+        mlp_ratio (float): MLP ratio inside each PSA block. Defaults to 2.0.
+        num_csp_blocks (int): Bottlenecks per bottom-up CSP layer.
+            Defaults to 1.
+        add_extra_convs (bool | str): Source of the extra levels:
+            ``False`` (max pool), ``True``/``'on_input'`` (C5),
+            ``'on_lateral'`` (L5) or ``'on_output'`` (P5).
+            Defaults to False.
+        relu_before_extra_convs (bool): ReLU before every extra conv after
+            the first. Defaults to False.
+        topk (int): Fine-attention top-k at inference (0 = coarse only).
+            Switchable at test time, e.g. ``--cfg-options
+            model.neck.topk=8``. Defaults to 8.
+        score_thr (float): Selection threshold. Defaults to 1e-6.
+        fine_in_training (bool): Run the fine branch while training.
+            Defaults to False.
+        gate (bool): Self-gating (eq. 7-8). Defaults to False.
+        share_kv (bool): Share coarse/fine K/V projections. Defaults to True.
+        attn (str): ``'softmax'``, ``'linear'`` or ``'linear_relu'``.
+            Defaults to 'softmax'.
+        impl (str): Attention kernel, ``'naive'``, ``'sdpa'`` or ``'auto'``.
+            Defaults to 'auto'.
+        num_heads (int, optional): Heads per PSA; None = C' / 32.
+            Defaults to None.
+        upsample_cfg (dict): ``F.interpolate`` options of the top-down path.
+            Defaults to ``dict(mode='nearest')``.
+        conv_cfg (dict, optional): Conv layer config. Defaults to None.
+        norm_cfg (dict): Norm layer config. Defaults to BN.
+        act_cfg (dict): Activation config. Defaults to SiLU.
+        init_cfg (dict | list[dict], optional): Initialization config.
+            Defaults to Kaiming-uniform for every Conv2d.
+
+    Example:
+        >>> import torch
+        >>> neck = PSTFPN([128, 256, 512], 64, num_outs=5,
+        ...               add_extra_convs='on_input')
+        >>> feats = [torch.rand(1, c, 80 // 2**i, 80 // 2**i)
+        ...          for i, c in enumerate([128, 256, 512])]
+        >>> [tuple(o.shape) for o in neck(feats)]
+        [(1, 64, 80, 80), (1, 64, 40, 40), (1, 64, 20, 20), (1, 64, 10, 10), (1, 64, 5, 5)]
+    """  # noqa: E501
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        out_channels: int,
+        num_outs: int,
+        start_level: int = 0,
+        preset: str = 'n',
+        base_embed_channels: Sequence[int] = (64, 128),
+        embed_channels: Optional[Sequence[int]] = None,
+        num_blocks: int = 1,
+        mlp_ratio: float = 2.0,
+        num_csp_blocks: int = 1,
+        add_extra_convs: Union[bool, str] = False,
+        relu_before_extra_convs: bool = False,
+        topk: int = 8,
+        score_thr: float = 1e-6,
+        fine_in_training: bool = False,
+        gate: bool = False,
+        share_kv: bool = True,
+        attn: str = 'softmax',
+        impl: str = 'auto',
+        num_heads: Optional[int] = None,
+        upsample_cfg: ConfigType = dict(mode='nearest'),
+        conv_cfg: OptConfigType = None,
+        norm_cfg: ConfigType = dict(type='BN'),
+        act_cfg: ConfigType = dict(type='SiLU'),
+        init_cfg: OptMultiConfig = dict(
+            type='Kaiming',
+            layer='Conv2d',
+            a=math.sqrt(5),
+            distribution='uniform',
+            mode='fan_in',
+            nonlinearity='leaky_relu')
+    ) -> None:
+        super().__init__(init_cfg=init_cfg)
+        in_channels = list(in_channels)
+        if not all(isinstance(c, int) and c > 0 for c in in_channels):
+            raise ValueError(
+                f'in_channels must be positive ints, got {in_channels}')
+        if not 0 <= start_level or len(in_channels) - start_level != 3:
+            raise ValueError(
+                f'PSTFPN fuses exactly three levels (C3-C5): in_channels '
+                f'{in_channels} from start_level={start_level} gives '
+                f'{in_channels[start_level:]}')
+        if num_outs < 3:
+            raise ValueError(f'num_outs must be >= 3, got {num_outs}')
+        if add_extra_convs is True:
+            add_extra_convs = 'on_input'
+        if add_extra_convs not in (False, ) + EXTRA_CONV_SOURCES:
+            raise ValueError(
+                f'add_extra_convs must be False, True or one of '
+                f'{EXTRA_CONV_SOURCES}, got {add_extra_convs!r}')
+        if embed_channels is None:
+            embed_channels = [
+                pst_embed_channels(c, preset) for c in base_embed_channels
+            ]
+        embed_channels = list(embed_channels)
+        if len(embed_channels) != 2:
+            raise ValueError(f'embed_channels needs one C\' for P3 and one '
+                             f'for P4, got {embed_channels}')
+
+        self.in_channels = in_channels
+        self.out_channels = out_channels
+        self.num_outs = num_outs
+        self.start_level = start_level
+        self.embed_channels = embed_channels
+        self.add_extra_convs = add_extra_convs
+        self.relu_before_extra_convs = relu_before_extra_convs
+        self.upsample_cfg = dict(upsample_cfg)
+        feats = in_channels[start_level:]
+        conv = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
+
+        self.lateral_convs = nn.ModuleList(
+            ConvModule(c, out_channels, 1, **conv) for c in feats)
+        # top_down_pst[i] fuses level i (0 = P3) with level i + 1 as upper.
+        self.top_down_pst = nn.ModuleList(
+            PyramidSparseTransformer(
+                2 * out_channels,
+                out_channels,
+                out_channels,
+                embed_channels[i],
+                num_blocks=num_blocks,
+                mlp_ratio=mlp_ratio,
+                norm_cfg=norm_cfg,
+                act_cfg=act_cfg,
+                num_heads=num_heads,
+                topk=topk,
+                score_thr=score_thr,
+                fine_in_training=fine_in_training,
+                gate=gate,
+                share_kv=share_kv,
+                attn=attn,
+                impl=impl) for i in range(2))
+        self.downsample_convs = nn.ModuleList(
+            ConvModule(out_channels, out_channels, 3, stride=2, padding=1,
+                       **conv) for _ in range(2))
+        self.bottom_up_csp = nn.ModuleList(
+            CSPLayer(
+                2 * out_channels,
+                out_channels,
+                num_blocks=num_csp_blocks,
+                add_identity=False,
+                **conv) for _ in range(2))
+        self.extra_convs = nn.ModuleList()
+        if add_extra_convs:
+            for i in range(num_outs - 3):
+                c_in = feats[-1] if i == 0 and add_extra_convs == 'on_input' \
+                    else out_channels
+                self.extra_convs.append(
+                    ConvModule(
+                        c_in,
+                        out_channels,
+                        3,
+                        stride=2,
+                        padding=1,
+                        conv_cfg=conv_cfg,
+                        norm_cfg=norm_cfg,
+                        act_cfg=None))
+
+    @property
+    def topk(self) -> int:
+        """Fine-attention top-k of every PST in the neck."""
+        return self.top_down_pst[0].blocks[0].attn.topk
+
+    def _check_inputs(self, inputs: Sequence[Tensor]) -> List[Tensor]:
+        if len(inputs) != len(self.in_channels):
+            raise ValueError(f'PSTFPN expects {len(self.in_channels)} input '
+                             f'levels (in_channels={self.in_channels}), got '
+                             f'{len(inputs)}')
+        for i, (x, c) in enumerate(zip(inputs, self.in_channels)):
+            if x.dim() != 4 or x.shape[1] != c:
+                raise ValueError(
+                    f'input level {i} has shape {tuple(x.shape)}, expected '
+                    f'(B, {c}, H, W) from in_channels={self.in_channels}')
+        feats = list(inputs[self.start_level:])
+        for fine, coarse in zip(feats[:-1], feats[1:]):
+            H, W = fine.shape[-2:]
+            if tuple(coarse.shape[-2:]) != ((H + 1) // 2, (W + 1) // 2):
+                raise ValueError(
+                    f'consecutive levels must halve the size (ceil): got '
+                    f'{H}x{W} then {coarse.shape[-2]}x{coarse.shape[-1]}')
+        return feats
+
+    def forward(self, inputs: Tuple[Tensor]) -> Tuple[Tensor]:
+        """
+        Args:
+            inputs (tuple[Tensor]): Backbone features, one per
+                ``in_channels`` entry, each (B, C_i, H_i, W_i).
+
+        Returns:
+            tuple[Tensor]: ``num_outs`` maps of ``out_channels`` channels,
+            strides of C3 x (1, 2, 4, ...).
+        """
+        feats = self._check_inputs(inputs)
+        laterals = [conv(x) for conv, x in zip(self.lateral_convs, feats)]
+
+        top_down = [laterals[2]]  # T5, T4, T3
+        for i in (1, 0):
+            upper = top_down[0]
+            up = F.interpolate(
+                upper, size=laterals[i].shape[-2:], **self.upsample_cfg)
+            top_down.insert(
+                0, self.top_down_pst[i](torch.cat([up, laterals[i]], 1),
+                                        upper))
+
+        outs = [top_down[0]]
+        for i in (0, 1):
+            down = self.downsample_convs[i](outs[-1])
+            outs.append(self.bottom_up_csp[i](
+                torch.cat([down, top_down[i + 1]], 1)))
+
+        if self.num_outs > 3:
+            if not self.add_extra_convs:
+                for _ in range(self.num_outs - 3):
+                    outs.append(F.max_pool2d(outs[-1], 1, stride=2))
+            else:
+                source = dict(
+                    on_input=feats[-1],
+                    on_lateral=laterals[-1],
+                    on_output=outs[-1])[self.add_extra_convs]
+                outs.append(self.extra_convs[0](source))
+                for conv in self.extra_convs[1:]:
+                    x = outs[-1]
+                    outs.append(conv(F.relu(x) if self.
+                                     relu_before_extra_convs else x))
+        return tuple(outs)

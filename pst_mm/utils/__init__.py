@@ -1,0 +1,8 @@
+# Copyright (c) pst-mm contributors. All rights reserved.
+from .compat import (CPUCompatibleDDP, adapt_cfg_to_device,
+                     allow_mmengine_checkpoints, init_distributed)
+
+__all__ = [
+    'allow_mmengine_checkpoints', 'init_distributed', 'adapt_cfg_to_device',
+    'CPUCompatibleDDP'
+]

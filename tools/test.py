@@ -1,0 +1,66 @@
+# Copyright (c) pst-mm contributors. All rights reserved.
+"""Test (evaluate) a checkpoint of a detector or classifier config."""
+import argparse
+import os.path as osp
+
+import pst_mm  # noqa: F401  (registers our modules, safe checkpoint loading)
+from pst_mm.utils.launch import (COCO_TEST_DEV_ANN, COCO_TEST_DEV_IMG,
+                                 add_common_args, build_runner, load_config,
+                                 to_test_dev)
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Test (and eval) a model')
+    parser.add_argument('config', help='test config file path')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--out', help='dump the raw predictions to this pickle file')
+    parser.add_argument(
+        '--test-dev',
+        action='store_true',
+        help='COCO test-dev: format results for the evaluation server '
+        'instead of evaluating (then run tools/misc/pack_coco_test_dev.py)')
+    parser.add_argument(
+        '--test-dev-ann',
+        default=COCO_TEST_DEV_ANN,
+        help='test-dev image info, relative to the dataset data_root')
+    parser.add_argument(
+        '--test-dev-img',
+        default=COCO_TEST_DEV_IMG,
+        help='test-dev image folder, relative to the dataset data_root')
+    parser.add_argument(
+        '--outfile-prefix',
+        help='test-dev results prefix; defaults to '
+        '<work_dir>/<config name>_test-dev')
+    add_common_args(parser)
+    return parser.parse_args()
+
+
+def merge_args(cfg, args):
+    """Merge the testing-only CLI arguments into the config."""
+    if not osp.isfile(args.checkpoint):
+        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    cfg.load_from = args.checkpoint
+    if args.test_dev:
+        prefix = args.outfile_prefix or osp.join(
+            cfg.work_dir,
+            osp.splitext(osp.basename(args.config))[0] + '_test-dev')
+        to_test_dev(cfg, prefix, args.test_dev_ann, args.test_dev_img)
+    if args.out is not None:
+        if not args.out.endswith(('.pkl', '.pickle')):
+            raise ValueError(f'--out must be a .pkl file, got {args.out}')
+        cfg.test_evaluator = list(cfg.test_evaluator) if isinstance(
+            cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
+        cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
+    return cfg
+
+
+def main():
+    args = parse_args()
+    cfg = merge_args(load_config(args), args)
+    runner = build_runner(cfg)
+    runner.test()
+
+
+if __name__ == '__main__':
+    main()

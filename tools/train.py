@@ -1,0 +1,66 @@
+# Copyright (c) pst-mm contributors. All rights reserved.
+"""Train a detector (mmdet config) or a classifier (mmpretrain config)."""
+import argparse
+
+import pst_mm  # noqa: F401  (registers our modules, safe checkpoint loading)
+from pst_mm.utils.launch import add_common_args, build_runner, load_config
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='train config file path')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        type=str,
+        const='auto',
+        help='resume from this checkpoint, or, without a path, from the '
+        'latest checkpoint in the work dir')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='automatic mixed precision (ignored, with a log line, on CPU)')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the lr by actual / base batch size')
+    parser.add_argument(
+        '--no-validate',
+        action='store_true',
+        help='do not evaluate checkpoints during training')
+    add_common_args(parser)
+    return parser.parse_args()
+
+
+def merge_args(cfg, args):
+    """Merge the training-only CLI arguments into the config."""
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
+    if args.amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.resume == 'auto':
+        cfg.resume = True
+        cfg.load_from = None
+    elif args.resume is not None:
+        cfg.resume = True
+        cfg.load_from = args.resume
+    if args.auto_scale_lr:
+        if 'auto_scale_lr' not in cfg:
+            raise ValueError('--auto-scale-lr needs `auto_scale_lr` '
+                             '(base_batch_size) in the config')
+        cfg.auto_scale_lr.enable = True
+    return cfg
+
+
+def main():
+    args = parse_args()
+    cfg = merge_args(load_config(args), args)
+    runner = build_runner(cfg)
+    runner.train()
+
+
+if __name__ == '__main__':
+    main()
