@@ -1,7 +1,10 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
 """Test (evaluate) a checkpoint of a detector or classifier config."""
 import argparse
+import json
 import os.path as osp
+
+from mmengine.dist import is_main_process
 
 import pst_mm  # noqa: F401  (registers our modules, safe checkpoint loading)
 from pst_mm.utils.launch import (COCO_TEST_DEV_ANN, COCO_TEST_DEV_IMG,
@@ -59,7 +62,10 @@ def main():
     args = parse_args()
     cfg = merge_args(load_config(args), args)
     runner = build_runner(cfg)
-    runner.test()
+    metrics = runner.test()
+    if is_main_process():
+        # One machine-readable line for scripts (the Runner logs the rest).
+        print('[pst-mm] test metrics: ' + json.dumps(metrics, default=str))
 
 
 if __name__ == '__main__':

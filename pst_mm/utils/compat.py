@@ -17,6 +17,7 @@ Nothing here edits an installed package; each fix is applied by our own code
   switches such configs to ``OptimWrapper`` on CPU, with a log line.
 """
 import os
+import pickle
 from typing import List
 
 import numpy as np
@@ -45,16 +46,40 @@ def _numpy_checkpoint_globals() -> List[object]:
     return allowed
 
 
+def _history_buffer_getattr(obj, name: str):
+    """What ``builtins.getattr`` may do while loading a checkpoint.
+
+    A ``HistoryBuffer`` pickles its statistics methods (``min``, ``max``,
+    ``current``, ``mean`` and any registered one) as ``getattr(HistoryBuffer,
+    'min')``. Allowlisting the real ``getattr`` would hand any attribute of
+    any unpickled object to the checkpoint; this stand-in, registered under
+    the name ``builtins.getattr``, resolves those methods and nothing else.
+    """
+    allowed = set(HistoryBuffer._statistics_methods) | {
+        'min', 'max', 'current', 'mean'
+    }
+    if (obj is HistoryBuffer or isinstance(obj, HistoryBuffer)) \
+            and name in allowed:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint asks for getattr({type(obj).__name__}, {name!r}); '
+        'only HistoryBuffer statistics methods are allowed under '
+        'weights_only loading')
+
+
 def allow_mmengine_checkpoints() -> None:
     """Allowlist what mmengine checkpoints contain for ``weights_only`` loads.
 
     Idempotent. Covers ``resume``, ``load_from`` and ``tools/test.py CONFIG
-    CHECKPOINT`` without ever turning ``weights_only`` off.
+    CHECKPOINT`` without ever turning ``weights_only`` off: the allowlist is
+    ``HistoryBuffer``, the numpy array/dtype/scalar reconstructors, and a
+    ``getattr`` restricted to HistoryBuffer's statistics methods.
     """
     add = getattr(torch.serialization, 'add_safe_globals', None)
     if add is None:  # torch < 2.4 does not load weights_only by default
         return
-    add([HistoryBuffer] + _numpy_checkpoint_globals())
+    add([HistoryBuffer, (_history_buffer_getattr, 'builtins.getattr')] +
+        _numpy_checkpoint_globals())
 
 
 @MODEL_WRAPPERS.register_module()
@@ -84,7 +109,8 @@ def init_distributed(launcher: str, backend: str = None) -> None:
     Args:
         launcher (str): ``'none'``, ``'pytorch'`` or ``'slurm'``
             (``'mpi'`` is left to mmengine).
-        backend (str, optional): Overrides the default backend.
+        backend (str, optional): The config's ``env_cfg.dist_cfg.backend``;
+            without CUDA, ``None`` and ``'nccl'`` become ``'gloo'``.
             Defaults to None.
     """
     if launcher == 'none' or dist.is_available() and dist.is_initialized():
@@ -108,7 +134,10 @@ def init_distributed(launcher: str, backend: str = None) -> None:
     elif launcher != 'pytorch':
         raise ValueError(f'launcher {launcher!r} is not supported without '
                          'CUDA; use pytorch (torchrun) or slurm')
-    dist.init_process_group(backend=backend or 'gloo')
+    if backend in (None, 'nccl'):
+        # mmdet/mmpretrain runtimes ask for nccl, which needs GPUs.
+        backend = 'gloo'
+    dist.init_process_group(backend=backend)
     print_log(
         f'CUDA is not available: initialised a {dist.get_backend()} process '
         f'group (rank {dist.get_rank()}/{dist.get_world_size()})',

@@ -1,0 +1,141 @@
+# Copyright (c) pst-mm contributors. All rights reserved.
+import pytest
+import torch
+from mmdet.models.backbones import ResNet
+from mmdet.registry import MODELS
+
+import pst_mm  # noqa: F401
+from pst_mm.models.layers import PyramidSparseTransformer
+from pst_mm.models.necks import PSTFPN
+
+
+def _feats(channels, size=(32, 40), batch=2):
+    H, W = size
+    feats = []
+    for c in channels:
+        feats.append(torch.rand(batch, c, H, W))
+        H, W = (H + 1) // 2, (W + 1) // 2
+    return feats
+
+
+@pytest.mark.parametrize('preset, embed', [('n', [64, 128]), ('s', [128, 256]),
+                                           ('m', [256, 512])])
+def test_presets_and_output_shapes(preset, embed):
+    neck = PSTFPN([32, 64, 128], 48, num_outs=5, preset=preset,
+                  add_extra_convs='on_input')
+    assert neck.embed_channels == embed
+    assert [m.blocks[0].attn.embed_dims for m in neck.top_down_pst] == embed
+    # heads = C' / 32
+    assert [m.blocks[0].attn.num_heads
+            for m in neck.top_down_pst] == [c // 32 for c in embed]
+    outs = neck(_feats([32, 64, 128]))
+    assert [tuple(o.shape) for o in outs] == [(2, 48, 32, 40),
+                                              (2, 48, 16, 20),
+                                              (2, 48, 8, 10), (2, 48, 4, 5),
+                                              (2, 48, 2, 3)]
+
+
+@pytest.mark.parametrize('extra', [False, True, 'on_input', 'on_lateral',
+                                   'on_output'])
+def test_extra_levels_like_fpn(extra):
+    neck = PSTFPN([16, 32, 64], 24, num_outs=5, add_extra_convs=extra)
+    outs = neck(_feats([16, 32, 64], (16, 16)))
+    assert [o.shape[-1] for o in outs] == [16, 8, 4, 2, 1]
+    assert len(neck.extra_convs) == (2 if extra else 0)
+    if extra in (True, 'on_input'):
+        assert neck.extra_convs[0].conv.in_channels == 64
+    elif extra:
+        assert neck.extra_convs[0].conv.in_channels == 24
+
+
+def test_start_level_skips_c2():
+    neck = PSTFPN([8, 16, 32, 64], 24, num_outs=3, start_level=1)
+    feats = _feats([8, 16, 32, 64], (32, 32))
+    outs = neck(feats)
+    assert [tuple(o.shape) for o in outs] == [(2, 24, 16, 16),
+                                              (2, 24, 8, 8), (2, 24, 4, 4)]
+
+
+def test_odd_input_through_resnet():
+    """97x131 images through a ResNet give 13x17, 7x9, 4x5 at C3-C5."""
+    backbone = ResNet(18, out_indices=(1, 2, 3))
+    backbone.eval()  # mmdet's ResNet.train() returns None: no chaining
+    neck = PSTFPN([128, 256, 512], 32, num_outs=5,
+                  add_extra_convs='on_input').eval()
+    with torch.no_grad():
+        feats = backbone(torch.rand(1, 3, 97, 131))
+        assert [f.shape[-2:] for f in feats] == [(13, 17), (7, 9), (4, 5)]
+        outs = neck(feats)
+    assert [tuple(o.shape[-2:]) for o in outs] == [(13, 17), (7, 9), (4, 5),
+                                                   (2, 3), (1, 2)]
+    assert all(torch.isfinite(o).all() for o in outs)
+
+
+def test_topk_switch_changes_only_inference():
+    torch.manual_seed(0)
+    neck = PSTFPN([16, 32, 64], 32, num_outs=3, topk=0)
+    neck8 = PSTFPN([16, 32, 64], 32, num_outs=3, topk=8)
+    neck8.load_state_dict(neck.state_dict())  # no parameters depend on topk
+    assert neck8.topk == 8 and neck.topk == 0
+    feats = _feats([16, 32, 64], (16, 16))
+    for m in (neck, neck8):
+        for bn in m.modules():
+            if isinstance(bn, torch.nn.BatchNorm2d):
+                bn.running_var.fill_(2.0)
+    neck.train(), neck8.train()
+    torch.testing.assert_close(neck(feats), neck8(feats))
+    neck.eval(), neck8.eval()
+    with torch.no_grad():
+        a, b = neck(feats), neck8(feats)
+    assert all(x.shape == y.shape for x, y in zip(a, b))
+    assert not torch.allclose(a[0], b[0], atol=1e-5)
+
+
+def test_options_reach_every_pst():
+    neck = PSTFPN([16, 32, 64], 32, num_outs=3, gate=True, share_kv=False,
+                  num_blocks=2, impl='naive', score_thr=0.01, topk=4)
+    psts = [m for m in neck.modules()
+            if isinstance(m, PyramidSparseTransformer)]
+    assert len(psts) == 2
+    for pst in psts:
+        assert len(pst.blocks) == 2
+        for attn in pst.attentions():
+            assert attn.gate is not None and not attn.share_kv
+            assert (attn.impl, attn.score_thr, attn.topk) == ('naive', 0.01,
+                                                               4)
+
+
+def test_registered_in_mmdet():
+    neck = MODELS.build(
+        dict(type='PSTFPN', in_channels=[16, 32, 64], out_channels=8,
+             num_outs=3))
+    assert isinstance(neck, PSTFPN)
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(in_channels=[16, 32]), 'three levels'),
+    (dict(in_channels=[8, 16, 32, 64]), 'three levels'),
+    (dict(in_channels=[16, 0, 64]), 'positive'),
+    (dict(num_outs=2), 'num_outs'),
+    (dict(add_extra_convs='on_top'), 'add_extra_convs'),
+    (dict(preset='xl'), 'preset'),
+    (dict(embed_channels=[64]), 'embed_channels'),
+    (dict(attn='linear'), 'topk=0'),
+])
+def test_bad_arguments_raise(kwargs, match):
+    cfg = dict(in_channels=[16, 32, 64], out_channels=8, num_outs=3)
+    cfg.update(kwargs)
+    with pytest.raises(ValueError, match=match):
+        PSTFPN(**cfg)
+
+
+def test_bad_inputs_raise():
+    neck = PSTFPN([16, 32, 64], 8, num_outs=3)
+    with pytest.raises(ValueError, match='expects 3 input levels'):
+        neck(_feats([16, 32]))
+    with pytest.raises(ValueError, match=r'level 1 .*\(B, 32, H, W\)'):
+        neck(_feats([16, 48, 64]))
+    feats = _feats([16, 32, 64], (16, 16))
+    feats[2] = torch.rand(2, 64, 3, 3)  # should be 4x4
+    with pytest.raises(ValueError, match='halve'):
+        neck(feats)

@@ -1,0 +1,59 @@
+# Copyright (c) pst-mm contributors. All rights reserved.
+"""Build the demo detection (COCO) or classification (folder) set from the
+real photographs that scikit-image ships; nothing is downloaded.
+
+    python tools/misc/make_demo_data.py det data/pst_demo_det
+    python tools/misc/make_demo_data.py cls data/pst_demo_cls
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+
+from pst_mm.datasets import build_cls_demo, build_det_demo
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('task', choices=['det', 'cls'])
+    parser.add_argument('out_dir')
+    parser.add_argument('--num-train', type=int, default=None,
+                        help='training images (det) or per class (cls)')
+    parser.add_argument('--num-val', type=int, default=None,
+                        help='validation images (det) or per class (cls)')
+    parser.add_argument('--img-size', type=int, default=None)
+    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--overwrite', action='store_true',
+                        help='write into a non-empty out_dir')
+    return parser.parse_args()
+
+
+def main():
+    args = parse_args()
+    if osp.isdir(args.out_dir) and os.listdir(args.out_dir) and \
+            not args.overwrite:
+        print(f'{args.out_dir} is not empty; pass --overwrite to rebuild it',
+              file=sys.stderr)
+        sys.exit(1)
+    kwargs = dict(seed=args.seed)
+    if args.img_size:
+        kwargs['img_size'] = args.img_size
+    if args.task == 'det':
+        if args.num_train:
+            kwargs['num_train'] = args.num_train
+        if args.num_val:
+            kwargs['num_val'] = args.num_val
+        paths = build_det_demo(args.out_dir, **kwargs)
+        print(f'detection demo set written: {paths}')
+    else:
+        if args.num_train:
+            kwargs['num_train_per_class'] = args.num_train
+        if args.num_val:
+            kwargs['num_val_per_class'] = args.num_val
+        classes = build_cls_demo(args.out_dir, **kwargs)
+        print(f'classification demo set written to {args.out_dir}: '
+              f'{len(classes)} classes {classes}')
+
+
+if __name__ == '__main__':
+    main()
