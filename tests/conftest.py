@@ -24,7 +24,7 @@ def demo_cls_root(tmp_path_factory):
     from pst_mm.datasets import build_cls_demo
     root = tmp_path_factory.mktemp('pst_demo_cls')
     build_cls_demo(
-        str(root), num_train_per_class=4, num_val_per_class=2, img_size=64)
+        str(root), num_train_per_class=8, num_val_per_class=4, img_size=96)
     return str(root) + '/'
 
 

@@ -99,10 +99,15 @@ def test_config_builds_and_runs(path):
 
 
 def test_pst_and_baseline_configs_differ_only_in_the_neck():
-    for pst in [p for p in CONFIGS if '_pst-' in p and 'rtmdet' not in p]:
-        base = pst.replace('_pst-n_', '_fpn_').replace('_pst-s_', '_fpn_')
-        if not osp.exists(osp.join(REPO, base)):
-            continue
+    pairs = []
+    for pst in CONFIGS:
+        for tag in ('_pst-n_', '_pst-s_', '-pst-n_', '-pst-s_'):
+            if tag in pst:
+                base = pst.replace(tag, '_fpn_' if tag[0] == '_' else '-gap_')
+                if osp.exists(osp.join(REPO, base)):
+                    pairs.append((pst, base))
+    assert len(pairs) >= 10, pairs
+    for pst, base in pairs:
         a = Config.fromfile(osp.join(REPO, pst)).to_dict()
         b = Config.fromfile(osp.join(REPO, base)).to_dict()
         a['model'].pop('neck'), b['model'].pop('neck')

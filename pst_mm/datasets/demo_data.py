@@ -186,7 +186,7 @@ def build_det_demo(out_dir: str,
 def build_cls_demo(out_dir: str,
                    num_train_per_class: int = 64,
                    num_val_per_class: int = 16,
-                   img_size: int = 64,
+                   img_size: int = 96,
                    seed: int = 0,
                    classes: Optional[Sequence[str]] = None) -> List[str]:
     """Write the classification demo set, one folder per class.
@@ -205,7 +205,7 @@ def build_cls_demo(out_dir: str,
         out_dir (str): Output folder, created if missing.
         num_train_per_class (int): Training images per class. Defaults to 64.
         num_val_per_class (int): Validation images per class. Defaults to 16.
-        img_size (int): Square image side. Defaults to 64.
+        img_size (int): Square image side. Defaults to 96.
         seed (int): Random seed. Defaults to 0.
         classes (Sequence[str], optional): Subset of the classes.
             Defaults to all six.

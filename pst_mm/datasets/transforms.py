@@ -57,6 +57,9 @@ class CachedCopyPaste(CopyPaste):
         if source['img'].shape[:2] != results['img'].shape[:2]:
             return results  # only images of one size can be composed
         had_masks = results.get('gt_masks') is not None
+        if source.get('gt_masks') is None:
+            # mmdet only derives masks from boxes for ``selected=True``.
+            source['gt_masks'] = self.get_gt_masks(source)
         dtype = results['img'].dtype
         results['mix_results'] = [source]
         results = super().transform(results)

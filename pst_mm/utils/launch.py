@@ -112,7 +112,7 @@ def to_test_dev(cfg: Config,
     data_root = dataset.get('data_root') or ''
     cfg.test_evaluator = dict(
         type='CocoMetric',
-        metric='bbox',
+        metric=metrics[0].get('metric', 'bbox'),
         ann_file=osp.join(data_root, ann_file),
         format_only=True,
         outfile_prefix=outfile_prefix)

@@ -169,3 +169,57 @@ def test_interrupted_run_resumes_to_the_same_iteration(demo_det_root,
     assert 1 <= epoch < 4 and it == 2 * epoch
     # Ends exactly where an uninterrupted run ends: 4 epochs x 2 iterations.
     assert _ckpt_iter(osp.join(work, 'epoch_4.pth')) == (4, 8)
+
+
+def test_dist_test_two_processes_on_cpu(trained_pst, demo_det_root):
+    work, _ = trained_pst
+    env = dict(PST_DEMO_DET_ROOT=demo_det_root, PORT=_free_port(),
+               PYTHON=sys.executable, OMP_NUM_THREADS='1')
+    proc = run_tool(['bash', 'tools/dist_test.sh', PST_CFG,
+                     osp.join(work, 'epoch_1.pth'), '2', '--work-dir', work,
+                     '--cfg-options'] + FAST, env=env)
+    assert 'gloo process group (rank 1/2)' in proc.stdout + proc.stderr
+    assert 0.0 <= _metrics(proc)['coco/bbox_mAP'] <= 1.0
+
+
+FAKE_SRUN = r'''#!/usr/bin/env bash
+# Stand-in for Slurm's srun: checks the options slurm_*.sh pass and starts
+# --ntasks local processes with the variables Slurm sets.
+set -euo pipefail
+ntasks=1
+while [[ $1 == -* ]]; do
+  case $1 in
+    --ntasks=*) ntasks=${1#--ntasks=} ;;
+    -p) shift ;;
+  esac
+  shift
+done
+echo "fake srun: $ntasks tasks: $*"
+pids=()
+for ((i = 0; i < ntasks; i++)); do
+  SLURM_PROCID=$i SLURM_LOCALID=$i SLURM_NTASKS=$ntasks \
+    SLURM_NODELIST=localhost "$@" &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p"; done
+'''
+
+
+def test_slurm_train_launches_tasks(demo_det_root, tmp_path):
+    bindir = tmp_path / 'bin'
+    bindir.mkdir()
+    srun = bindir / 'srun'
+    srun.write_text(FAKE_SRUN)
+    srun.chmod(0o755)
+    work = tmp_path / 'work'
+    env = dict(PST_DEMO_DET_ROOT=demo_det_root, PYTHON=sys.executable,
+               PATH=f'{bindir}:{os.environ["PATH"]}', GPUS='2',
+               MASTER_ADDR='127.0.0.1', MASTER_PORT=_free_port(),
+               OMP_NUM_THREADS='1')
+    proc = run_tool(['bash', 'tools/slurm_train.sh', 'debug', 'pst', PST_CFG,
+                     str(work), '--no-validate', '--cfg-options',
+                     'train_cfg.max_epochs=1'] + FAST, env=env)
+    log = proc.stdout + proc.stderr
+    assert 'fake srun: 2 tasks' in log
+    assert 'gloo process group (rank 1/2)' in log
+    assert _ckpt_iter(str(work / 'epoch_1.pth')) == (1, 1)
