@@ -8,7 +8,8 @@ from mmengine.dist import is_main_process
 
 import pst_mm  # noqa: F401  (registers our modules, safe checkpoint loading)
 from pst_mm.utils.launch import (COCO_TEST_DEV_ANN, COCO_TEST_DEV_IMG,
-                                 add_common_args, build_runner, load_config,
+                                 add_common_args, build_runner,
+                                 finish_distributed, load_config,
                                  to_test_dev)
 
 
@@ -66,6 +67,7 @@ def main():
     if is_main_process():
         # One machine-readable line for scripts (the Runner logs the rest).
         print('[pst-mm] test metrics: ' + json.dumps(metrics, default=str))
+    finish_distributed()
 
 
 if __name__ == '__main__':

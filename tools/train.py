@@ -3,7 +3,8 @@
 import argparse
 
 import pst_mm  # noqa: F401  (registers our modules, safe checkpoint loading)
-from pst_mm.utils.launch import add_common_args, build_runner, load_config
+from pst_mm.utils.launch import (add_common_args, build_runner,
+                                 finish_distributed, load_config)
 
 
 def parse_args():
@@ -60,6 +61,7 @@ def main():
     cfg = merge_args(load_config(args), args)
     runner = build_runner(cfg)
     runner.train()
+    finish_distributed()
 
 
 if __name__ == '__main__':

@@ -5,6 +5,16 @@
 # Ours: HSV as mmpretrain's ColorJitter (brightness = v, saturation = s,
 # hue = h), scale 0.5 as RandomResizedCrop side 0.5-1 (area 0.25-1),
 # translation as mmpretrain's Translate (magnitude 0.1, both directions).
+#
+# Built on mmpretrain's ResNet-50 config (mmengine forbids the same keys in
+# two bases); the ResNet-18/101 baselines change the depth and head width.
+# The backbone also returns C4 (out_indices=(2, 3)) so that the PST rows
+# differ from the baselines only in `model.neck`; global average pooling and
+# LinearClsHead use only C5.
+_base_ = 'mmpretrain::resnet/resnet50_8xb32_in1k.py'
+custom_imports = dict(imports=['pst_mm'], allow_failed_imports=False)
+model = dict(backbone=dict(out_indices=(2, 3)))
+
 train_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='RandomResizedCrop', scale=224, crop_ratio_range=(0.25, 1.0)),

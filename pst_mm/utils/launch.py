@@ -70,6 +70,18 @@ def build_runner(cfg: Config) -> Runner:
     return Runner.from_cfg(cfg)
 
 
+def finish_distributed() -> None:
+    """Destroy the process group before the interpreter exits.
+
+    Left to interpreter shutdown, a gloo group can abort a rank
+    ("terminate called without an active exception") after the work is done.
+    """
+    import torch.distributed as dist
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
+
+
 def to_test_dev(cfg: Config,
                 outfile_prefix: str,
                 ann_file: str = COCO_TEST_DEV_ANN,

@@ -146,10 +146,6 @@ class PyramidSparseAttention(BaseModule):
         self.proj = ConvModule(embed_dims, embed_dims, 1, **conv)
         # eq. 7: a kernel-1 Conv1d over the concatenated outputs is a 1x1 conv.
         self.gate = nn.Conv2d(2 * embed_dims, embed_dims, 1) if gate else None
-        # Set by tools (e.g. visualize_pst.py) to keep the last forward's
-        # selection in ``last_selection``; off by default to hold no tensors.
-        self.record_selection = False
-        self.last_selection: Optional[dict] = None
 
     @property
     def topk(self) -> int:
@@ -223,13 +219,6 @@ class PyramidSparseAttention(BaseModule):
             parts = pyramid_sparse_attention_parts(
                 q, k, v, k_fine, v_fine, (H, W), coarse_hw, topk,
                 self.score_thr, self.impl)
-            if self.record_selection:
-                self.last_selection = None if topk == 0 else dict(
-                    scores=parts.scores.detach(),
-                    indices=parts.indices.detach(),
-                    valid=parts.valid.detach(),
-                    fine_hw=(H, W),
-                    coarse_hw=coarse_hw)
             out, fine = parts.coarse, (parts.fine if topk > 0 else None)
 
         out = _from_heads(out, (H, W))

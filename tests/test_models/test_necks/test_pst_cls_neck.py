@@ -1,6 +1,7 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
 import pytest
 import torch
+from mmengine.registry import DefaultScope
 from mmpretrain.models.backbones import ResNet
 from mmpretrain.registry import MODELS
 
@@ -22,9 +23,11 @@ def test_output_is_one_pooled_tensor(hw):
 
 
 def test_out_channels_and_registry():
-    neck = MODELS.build(
-        dict(type='PSTClsNeck', in_channels=(32, 64), embed_channels=32,
-             out_channels=100))
+    # Other tests may leave mmdet as the default scope.
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        neck = MODELS.build(
+            dict(type='PSTClsNeck', in_channels=(32, 64), embed_channels=32,
+                 out_channels=100))
     assert isinstance(neck, PSTClsNeck)
     out = neck((torch.rand(1, 32, 8, 8), torch.rand(1, 64, 4, 4)))
     assert out[0].shape == (1, 100)

@@ -3,6 +3,7 @@ import pytest
 import torch
 from mmdet.models.backbones import ResNet
 from mmdet.registry import MODELS
+from mmengine.registry import DefaultScope
 
 import pst_mm  # noqa: F401
 from pst_mm.models.layers import PyramidSparseTransformer
@@ -106,9 +107,11 @@ def test_options_reach_every_pst():
 
 
 def test_registered_in_mmdet():
-    neck = MODELS.build(
-        dict(type='PSTFPN', in_channels=[16, 32, 64], out_channels=8,
-             num_outs=3))
+    # Other tests may leave mmpretrain as the default scope.
+    with DefaultScope.overwrite_default_scope('mmdet'):
+        neck = MODELS.build(
+            dict(type='PSTFPN', in_channels=[16, 32, 64], out_channels=8,
+                 num_outs=3))
     assert isinstance(neck, PSTFPN)
 
 
