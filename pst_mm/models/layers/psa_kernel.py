@@ -15,9 +15,9 @@ from torch import Tensor
 IMPLS = ('naive', 'sdpa', 'auto')
 
 # Selection scores are accumulated over query chunks so that the extra memory
-# is O(chunk * M) instead of O(N * M). 2**22 float32 elements = 16 MiB per
-# (batch * head) slice budget, which keeps the chunk large enough for the
-# matmul to run at full speed.
+# is O(chunk * M) instead of O(N * M): one chunk of logits holds at most 2**22
+# float32 elements (16 MiB) over all samples and heads, which still keeps the
+# matmuls large enough to run at full speed.
 _SCORE_CHUNK_ELEMS = 1 << 22
 
 
@@ -87,7 +87,7 @@ def _check_inputs(q: Tensor, k: Tensor, v: Tensor, k_fine: Tensor,
             f'got {(Hu, Wu)}')
 
 
-def _resolve_impl(impl: str, q: Tensor) -> str:
+def _resolve_impl(impl: str) -> str:
     # SDPA never materialises the N x M attention matrix, and dispatches to
     # FlashAttention / memory-efficient kernels on CUDA and to a fused flash
     # kernel on CPU, where it is 7x faster than explicit matmul + softmax at
@@ -154,7 +154,7 @@ def pyramid_sparse_attention_parts(q: Tensor,
     (top-k of the eq. 3 scores) carries no gradient: it only picks indices.
     """
     _check_inputs(q, k, v, k_fine, v_fine, fine_hw, coarse_hw, topk, impl)
-    impl = _resolve_impl(impl, q)
+    impl = _resolve_impl(impl)
     H, W = (int(x) for x in fine_hw)
     Wu = int(coarse_hw[1])
     d = q.shape[-1]
