@@ -6,10 +6,10 @@ import os.path as osp
 
 import pytest
 import torch
-from mmengine.config import Config, ConfigDict
-from mmengine.registry import init_default_scope
+from mmengine.config import Config
 
 import pst_mm  # noqa: F401
+from pst_mm.utils import build_model_from_config
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = sorted(
@@ -18,31 +18,11 @@ CONFIGS = sorted(
     if '_base_' not in p)
 
 
-def _drop_pretrained(cfg):
-    if isinstance(cfg, dict):
-        for key, value in list(cfg.items()):
-            if key == 'init_cfg' and isinstance(value, dict) and \
-                    value.get('type') == 'Pretrained':
-                cfg[key] = None
-            else:
-                _drop_pretrained(value)
-    elif isinstance(cfg, (list, tuple)):
-        for item in cfg:
-            _drop_pretrained(item)
-
-
 def build_model(path):
     cfg = Config.fromfile(osp.join(REPO, path))
     assert cfg.custom_imports == dict(
         imports=['pst_mm'], allow_failed_imports=False)
-    init_default_scope(cfg.default_scope)
-    model_cfg = ConfigDict(cfg.model.to_dict())
-    _drop_pretrained(model_cfg)
-    if cfg.default_scope == 'mmdet':
-        from mmdet.registry import MODELS
-    else:
-        from mmpretrain.registry import MODELS
-    return cfg, MODELS.build(model_cfg)
+    return build_model_from_config(cfg)
 
 
 def _det_inputs(cfg):
@@ -71,7 +51,6 @@ def test_configs_found():
 def test_config_builds_and_runs(path):
     torch.manual_seed(0)
     cfg, model = build_model(path)
-    model.init_weights()
     packed = _det_inputs(cfg) if cfg.default_scope == 'mmdet' \
         else _cls_inputs(cfg)
 

@@ -54,7 +54,7 @@ from mmcv.ops import nms  # noqa: F401  (needs the compiled mmcv._ext)
 assert mmcv.__version__.startswith('2.1.'), mmcv.__version__
 EOF
 then
-  log "building mmcv 2.1.0 with ops from source (first time on a machine: ~18 min on 2 cores)"
+  log "building mmcv 2.1.0 with ops from source (first time on a machine: ~6 min on 2 cores)"
   start=$(date +%s)
   CFLAGS="-g0 -O2" CXXFLAGS="-g0 -O2" MMCV_WITH_OPS=1 FORCE_CUDA=0 \
     MAX_JOBS=${MAX_JOBS:-$(nproc)} \

@@ -1,8 +1,11 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
+from .builder import (build_model_from_config, drop_pretrained,
+                      top_level_parts)
 from .compat import (CPUCompatibleDDP, adapt_cfg_to_device,
                      allow_mmengine_checkpoints, init_distributed)
 
 __all__ = [
     'allow_mmengine_checkpoints', 'init_distributed', 'adapt_cfg_to_device',
-    'CPUCompatibleDDP'
+    'CPUCompatibleDDP', 'build_model_from_config', 'drop_pretrained',
+    'top_level_parts'
 ]

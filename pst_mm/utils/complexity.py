@@ -1,0 +1,97 @@
+# Copyright (c) pst-mm contributors. All rights reserved.
+"""Parameters and FLOPs of any model, attention included.
+
+``mmengine.analysis.FlopAnalyzer`` counts ``F.scaled_dot_product_attention``
+as zero. Here a handle counts it (and tells PSA's coarse pass, which has no
+mask, from its fine pass, which has one), and the selection-score matmuls
+are attributed by module. Counts follow mmengine (one multiply-add = one
+MAC); FLOPs are reported as 2 x MACs, the convention of the PST paper.
+"""
+from collections import Counter
+from typing import Any, Dict, List, Sequence
+
+import torch
+import torch.nn as nn
+from mmengine.analysis import FlopAnalyzer
+from mmengine.analysis.jit_handles import get_shape
+
+from ..models.layers import PyramidSparseAttention
+
+
+class _SDPAHandle:
+    """MACs of ``aten::scaled_dot_product_attention``: ``L*S*(d + dv)`` per
+    batch and head (``q k^T`` then ``P v``), split by mask presence."""
+
+    def __init__(self) -> None:
+        self.macs: Counter = Counter()
+
+    def __call__(self, inputs: List[Any], outputs: List[Any]) -> int:
+        q, k, v = (get_shape(x) for x in inputs[:3])
+        mask = get_shape(inputs[3]) if len(inputs) > 3 else None
+        lead = 1
+        for s in q[:-2]:
+            lead *= s
+        L, d, S, dv = q[-2], q[-1], k[-2], v[-1]
+        macs = lead * L * S * (d + dv)
+        self.macs['fine' if mask is not None else 'coarse'] += macs
+        return macs
+
+
+def count_complexity(model: nn.Module, inputs: Sequence[torch.Tensor],
+                     top_modules: Sequence[str] = ()) -> Dict[str, Any]:
+    """Count parameters and FLOPs of ``model(*inputs)``.
+
+    Args:
+        model (nn.Module): Model to trace (its mode is used as it is).
+        inputs (Sequence[Tensor]): Forward inputs.
+        top_modules (Sequence[str]): Module names whose FLOPs to report
+            separately (e.g. ``('backbone', 'neck', 'bbox_head')``).
+
+    Returns:
+        dict: ``params``, ``macs``, ``flops`` (= 2 x MACs), ``modules``
+        (FLOPs per name in ``top_modules``) and ``attention`` (FLOPs of the
+        ``coarse``, ``score`` and ``fine`` passes of every PSA, already
+        included in ``flops``).
+    """
+    handle = _SDPAHandle()
+    analyzer = FlopAnalyzer(model, tuple(inputs))
+    analyzer.set_op_handle('aten::scaled_dot_product_attention', handle)
+    analyzer.unsupported_ops_warnings(False)
+    analyzer.uncalled_modules_warnings(False)
+    total = analyzer.total()
+    by_module = analyzer.by_module_and_operator()
+    psa_names = [
+        name for name, m in model.named_modules()
+        if isinstance(m, PyramidSparseAttention)
+    ]
+    # Matmuls inside a softmax PSA are the chunked eq. 3 score pass.
+    score = sum(
+        by_module.get(name, {}).get('matmul', 0) for name in psa_names
+        if getattr(model.get_submodule(name), 'attn', 'softmax') == 'softmax')
+    return dict(
+        params=sum(p.numel() for p in model.parameters()),
+        macs=total,
+        flops=2 * total,
+        modules={
+            name: 2 * sum(by_module.get(name, {}).values())
+            for name in top_modules
+        },
+        attention=dict(
+            coarse=2 * handle.macs['coarse'],
+            score=2 * score,
+            fine=2 * handle.macs['fine']))
+
+
+class TensorModeWrapper(nn.Module):
+    """Calls an OpenMMLab model in ``mode='tensor'`` (no NMS/post-processing)
+    so that it can be traced from a plain input tensor."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, inputs: torch.Tensor):
+        return self.model(inputs, mode='tensor')
+
+
+__all__: List[str] = ['count_complexity', 'TensorModeWrapper']
