@@ -176,6 +176,64 @@ class PyramidSparseAttention(BaseModule):
             return 0
         return self.topk
 
+    def _check(self, x: Tensor, upper: Tensor) -> None:
+        if x.dim() != 4 or upper.dim() != 4:
+            raise ValueError(f'x and upper must be 4-D (B, C, H, W), got '
+                             f'{tuple(x.shape)} and {tuple(upper.shape)}')
+        C = self.embed_dims
+        if x.shape[1] != C or upper.shape[1] != C:
+            raise ValueError(f'x and upper must have {C} channels, got '
+                             f'{x.shape[1]} and {upper.shape[1]}')
+        H, W = x.shape[-2:]
+        if tuple(upper.shape[-2:]) != ((H + 1) // 2, (W + 1) // 2):
+            raise ValueError(
+                f'upper must be ceil(H/2) x ceil(W/2) = '
+                f'{((H + 1) // 2, (W + 1) // 2)} for x of {H}x{W}, got '
+                f'{upper.shape[-2]}x{upper.shape[-1]}')
+
+    def _attend(self, x: Tensor, upper: Tensor, topk: int):
+        """Project X and U and run the kernel.
+
+        Returns:
+            tuple: (PSAOutput or None for linear attention, the attention
+            output (B, h, N, d), V of U as a map (B, C', Hu, Wu)).
+        """
+        h = self.num_heads
+        q = _to_heads(self.q(x), h)
+        k_map, v_map = self.kv(upper).chunk(2, dim=1)
+        k, v = _to_heads(k_map, h), _to_heads(v_map, h)
+        if self.attn != 'softmax':
+            return None, _linear_attention(q, k, v, self.attn), v_map
+        if topk > 0:
+            kv_fine = self.kv if self.kv_fine is None else self.kv_fine
+            kf_map, vf_map = kv_fine(x).chunk(2, dim=1)
+            k_fine, v_fine = _to_heads(kf_map, h), _to_heads(vf_map, h)
+        else:  # unused by the kernel when topk == 0
+            k_fine, v_fine = q, q
+        parts = pyramid_sparse_attention_parts(
+            q, k, v, k_fine, v_fine, tuple(x.shape[-2:]),
+            tuple(upper.shape[-2:]), topk, self.score_thr, self.impl)
+        return parts, parts.coarse, v_map
+
+    @torch.no_grad()
+    def selection(self, x: Tensor, upper: Tensor,
+                  topk: Optional[int] = None):
+        """What the kernel selects for these inputs (for analysis tools).
+
+        Args:
+            x (Tensor): Fine map X, (B, C', H, W).
+            upper (Tensor): Coarse map U, (B, C', ceil(H/2), ceil(W/2)).
+            topk (int, optional): Defaults to the module's ``topk``.
+
+        Returns:
+            PSAOutput: The kernel's own scores, indices and valid flags.
+        """
+        if self.attn != 'softmax':
+            raise ValueError(f'attn={self.attn!r} selects no fine tokens')
+        self._check(x, upper)
+        topk = self.topk if topk is None else topk
+        return self._attend(x, upper, max(topk, 1))[0]
+
     def forward(self, x: Tensor, upper: Tensor) -> Tensor:
         """Attend from the fine map ``x`` to the coarse map ``upper``.
 
@@ -186,40 +244,11 @@ class PyramidSparseAttention(BaseModule):
         Returns:
             Tensor: (B, C', H, W).
         """
-        if x.dim() != 4 or upper.dim() != 4:
-            raise ValueError(f'x and upper must be 4-D (B, C, H, W), got '
-                             f'{tuple(x.shape)} and {tuple(upper.shape)}')
-        C = self.embed_dims
-        if x.shape[1] != C or upper.shape[1] != C:
-            raise ValueError(f'x and upper must have {C} channels, got '
-                             f'{x.shape[1]} and {upper.shape[1]}')
+        self._check(x, upper)
         H, W = x.shape[-2:]
-        coarse_hw = tuple(upper.shape[-2:])
-        if coarse_hw != ((H + 1) // 2, (W + 1) // 2):
-            raise ValueError(
-                f'upper must be ceil(H/2) x ceil(W/2) = '
-                f'{((H + 1) // 2, (W + 1) // 2)} for x of {H}x{W}, got '
-                f'{coarse_hw[0]}x{coarse_hw[1]}')
         topk = self.active_topk()
-        h = self.num_heads
-
-        q = _to_heads(self.q(x), h)
-        k_map, v_map = self.kv(upper).chunk(2, dim=1)
-        k, v = _to_heads(k_map, h), _to_heads(v_map, h)
-        if self.attn != 'softmax':
-            out = _linear_attention(q, k, v, self.attn)
-            fine = None
-        else:
-            if topk > 0:
-                kv_fine = self.kv if self.kv_fine is None else self.kv_fine
-                kf_map, vf_map = kv_fine(x).chunk(2, dim=1)
-                k_fine, v_fine = _to_heads(kf_map, h), _to_heads(vf_map, h)
-            else:  # unused by the kernel when topk == 0
-                k_fine, v_fine = q, q
-            parts = pyramid_sparse_attention_parts(
-                q, k, v, k_fine, v_fine, (H, W), coarse_hw, topk,
-                self.score_thr, self.impl)
-            out, fine = parts.coarse, (parts.fine if topk > 0 else None)
+        parts, out, v_map = self._attend(x, upper, topk)
+        fine = parts.fine if parts is not None and topk > 0 else None
 
         out = _from_heads(out, (H, W))
         if self.gate is not None:

@@ -1,0 +1,238 @@
+# Copyright (c) pst-mm contributors. All rights reserved.
+"""Latency, throughput and peak memory of configs, side by side.
+
+Every variant (config x top-k x impl) is built once and timed round-robin in
+one process, so a noisy machine slows them all alike; ratios are printed
+against the baseline (the ``--compare`` config, else the first variant).
+
+    # PST-DET vs FPN RetinaNet, whole model and neck only (paper Table 4a/4f shapes)
+    python tools/analysis_tools/benchmark.py configs/pst_det/retinanet_r50_pst-n_1x_coco.py \
+        --compare configs/pst_det/retinanet_r50_fpn_1x_coco.py --shape 640 640 --topk 0 8
+    python tools/analysis_tools/benchmark.py CONFIG --part neck --topk 0 8 16 32 --impl naive sdpa
+    # one training step (coarse only), batch 2
+    python tools/analysis_tools/benchmark.py CONFIG --compare BASE --mode train --batch 2
+"""
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+from mmengine.config import DictAction
+
+from pst_mm.models.layers import PyramidSparseAttention, set_pst_topk
+from pst_mm.utils import build_model_from_config
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('config')
+    parser.add_argument('--compare', help='baseline config, run interleaved')
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
+                        help='default 640x640 (detection), 224x224 (cls)')
+    parser.add_argument('--batch', type=int, default=1)
+    parser.add_argument('--device', default='cpu', choices=['cpu', 'cuda'])
+    parser.add_argument('--topk', type=int, nargs='+',
+                        help='PSA top-k values to sweep (default: config)')
+    parser.add_argument('--impl', nargs='+',
+                        choices=['naive', 'sdpa', 'auto'],
+                        help='PSA kernels to sweep (default: config)')
+    parser.add_argument('--part', default='model', choices=['model', 'neck'],
+                        help='time the whole model or the neck alone')
+    parser.add_argument('--mode', default='inference',
+                        choices=['inference', 'train'],
+                        help='inference forward, or one training step '
+                        '(forward, loss, backward, SGD step; coarse only)')
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--repeat', type=int, default=10)
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
+    parser.add_argument('--_memory-variant', dest='memory_variant', type=int,
+                        help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def _kb(field: str) -> int:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1])
+    raise RuntimeError(f'{field} not in /proc/self/status')
+
+
+def peak_memory_mb(fn, device: str) -> float:
+    """Peak memory of one ``fn()`` call beyond what was allocated before.
+
+    CUDA: the allocator's peak. CPU: the RSS high-water mark (reset through
+    /proc/self/clear_refs) in a process started with a fixed glibc mmap
+    threshold (see :func:`_memory_in_subprocess`), so that freed tensors
+    leave RSS instead of being kept for reuse.
+    """
+    fn()  # load kernels and one-time state first
+    if device == 'cuda':
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        fn()
+        torch.cuda.synchronize()
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    base = _kb('VmRSS')
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')
+    fn()
+    return (_kb('VmHWM') - base) / 1024
+
+
+def _memory_in_subprocess(argv, index):
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='131072',
+               MALLOC_TRIM_THRESHOLD_='131072')
+    cmd = [sys.executable, os.path.abspath(__file__)] + list(argv) + [
+        '--_memory-variant', str(index)
+    ]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    lines = [x for x in proc.stdout.splitlines() if x.startswith('PEAK_MB ')]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f'memory run of variant {index} failed:\n'
+                           f'{proc.stderr[-3000:]}')
+    return float(lines[-1].split()[1])
+
+
+def _inputs(cfg, model, batch, shape, device, mode):
+    """A preprocessed batch: tensors for inference, (inputs, samples) for
+    training."""
+    is_det = cfg.get('default_scope', 'mmdet') == 'mmdet'
+    H, W = shape or ((640, 640) if is_det else (224, 224))
+    if is_det:
+        from mmdet.testing import demo_mm_inputs
+        packed = demo_mm_inputs(
+            batch, [(3, H, W)] * batch, num_items=[5] * batch,
+            num_classes=cfg.model.bbox_head.num_classes)
+    else:
+        from mmpretrain.structures import DataSample
+        packed = dict(
+            inputs=[torch.randint(0, 255, (3, H, W)).byte()
+                    for _ in range(batch)],
+            data_samples=[DataSample().set_gt_label(0)
+                          for _ in range(batch)])
+    data = model.data_preprocessor(packed, mode == 'train')
+    return data['inputs'].to(device), data['data_samples']
+
+
+def build_variants(args):
+    """One (name, callable, model) per config x topk x impl."""
+    variants = []
+    configs = [args.config] + ([args.compare] if args.compare else [])
+    for ci, config in enumerate(configs):
+        cfg, model = build_model_from_config(config, args.cfg_options)
+        model.to(args.device)
+        inputs, samples = _inputs(cfg, model, args.batch, args.shape,
+                                  args.device, args.mode)
+        has_psa = any(
+            isinstance(m, PyramidSparseAttention) for m in model.modules())
+        sweeps = [(k, i) for k in (args.topk or [None])
+                  for i in (args.impl or [None])] if has_psa else [(None,
+                                                                   None)]
+        name = config.rsplit('/', 1)[-1].rsplit('.', 1)[0]
+        for topk, impl in sweeps:
+            fn = _make_step(model, inputs, samples, args, topk, impl)
+            label = name + (f' [{args.part}]' if args.part == 'neck' else '')
+            variants.append(
+                dict(name=label, topk='-' if topk is None else topk,
+                     impl='-' if impl is None else impl, fn=fn,
+                     baseline=(ci == 1)))
+    return variants
+
+
+def _configure(model, topk, impl):
+    if topk is not None:
+        set_pst_topk(model, topk)
+    if impl is not None:
+        for m in model.modules():
+            if isinstance(m, PyramidSparseAttention):
+                m.impl = impl
+
+
+def _make_step(model, inputs, samples, args, topk, impl):
+    if args.mode == 'train':
+        optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)
+
+        def step():
+            _configure(model, topk, impl)
+            model.train()
+            losses = model(inputs, samples, mode='loss')
+            loss = sum(v.sum() if torch.is_tensor(v) else sum(x.sum()
+                                                              for x in v)
+                       for k, v in losses.items() if 'loss' in k)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+
+        return step
+
+    if args.part == 'neck':
+        if getattr(model, 'neck', None) is None:
+            raise ValueError(f'{args.config}: the model has no neck')
+        with torch.no_grad():
+            model.eval()
+            feats = model.backbone(inputs)
+
+        def step():
+            _configure(model, topk, impl)
+            model.eval()
+            with torch.no_grad():
+                model.neck(feats)
+
+        return step
+
+    def step():
+        _configure(model, topk, impl)
+        model.eval()
+        with torch.no_grad():
+            model(inputs, mode='tensor')
+
+    return step
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    torch.manual_seed(0)
+    variants = build_variants(args)
+    if args.memory_variant is not None:
+        v = variants[args.memory_variant]
+        print(f"PEAK_MB {peak_memory_mb(v['fn'], args.device):.3f}")
+        return
+    sync = torch.cuda.synchronize if args.device == 'cuda' else (lambda: 0)
+    times = [[] for _ in variants]
+    for it in range(args.warmup + args.repeat):
+        for v, t in zip(variants, times):  # interleaved
+            sync()
+            start = time.perf_counter()
+            v['fn']()
+            sync()
+            if it >= args.warmup:
+                t.append(time.perf_counter() - start)
+    for i, (v, t) in enumerate(zip(variants, times)):
+        v['ms'] = statistics.median(t) * 1e3
+        v['mb'] = peak_memory_mb(v['fn'], 'cuda') if args.device == 'cuda' \
+            else _memory_in_subprocess(argv, i)
+    ref = next((v for v in variants if v['baseline']), variants[0])
+    shape = 'x'.join(map(str, args.shape)) if args.shape else 'default'
+    print(f'{args.mode}, {args.part}, batch {args.batch}, shape {shape}, '
+          f'{args.device}, {torch.get_num_threads()} threads, median of '
+          f'{args.repeat} after {args.warmup} warm-up, interleaved')
+    width = max(len(v['name']) for v in variants)
+    print(f"{'model':<{width}} {'topk':>4} {'impl':>5} {'median ms':>10} "
+          f"{'img/s':>8} {'peak MB':>8} {'ratio':>7}")
+    for v in variants:
+        print(f"{v['name']:<{width}} {v['topk']:>4} {v['impl']:>5} "
+              f"{v['ms']:>10.2f} {args.batch / v['ms'] * 1e3:>8.2f} "
+              f"{v['mb']:>8.1f} {v['ms'] / ref['ms']:>6.2f}x")
+    print(f"ratio = median ms / {ref['name']} (topk {ref['topk']}, impl "
+          f"{ref['impl']}); peak MB = extra peak memory of one call, each "
+          f"variant in its own process on CPU")
+
+
+if __name__ == '__main__':
+    main()
