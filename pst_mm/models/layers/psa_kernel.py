@@ -19,6 +19,10 @@ IMPLS = ('naive', 'sdpa', 'auto')
 # float32 elements (16 MiB) over all samples and heads, which still keeps the
 # matmuls large enough to run at full speed.
 _SCORE_CHUNK_ELEMS = 1 << 22
+# Inference uses the fused log-sum-exp route for the scores where a private
+# fused kernel provides it (see _selection_scores_from_lse); tests switch it
+# off to check the portable chunked path.
+_USE_FUSED_SCORES = True
 
 
 class PSAOutput(NamedTuple):
@@ -114,6 +118,55 @@ def _selection_scores_chunked(q: Tensor, k: Tensor, scale: float) -> Tensor:
     return scores.div_(N)
 
 
+def _fused_attention_lse(q: Tensor, k: Tensor, v: Tensor,
+                         scale: float) -> Optional[Tuple[Tensor, Tensor]]:
+    """``(softmax(q k^T * scale) v, logsumexp_j(q k^T * scale))`` from one
+    fused kernel, or None where no private fused kernel returns the LSE.
+
+    Only for inference: these private ops are called without autograd.
+    """
+    try:
+        if q.device.type == 'cpu':
+            out, lse = torch.ops.aten._scaled_dot_product_flash_attention_for_cpu(  # noqa: E501
+                q, k, v, 0.0, False, attn_mask=None, scale=scale)
+        elif q.device.type == 'cuda':
+            out, lse = torch.ops.aten._scaled_dot_product_efficient_attention(
+                q, k, v, None, True, scale=scale)[:2]
+        else:
+            return None
+    except (AttributeError, RuntimeError, TypeError):
+        return None
+    return out, lse[..., :q.shape[-2]].float()
+
+
+def _selection_scores_from_lse(q: Tensor, k: Tensor, lse: Tensor,
+                               scale: float) -> Optional[Tensor]:
+    """Exact eq. 3 scores with O(N + M) memory.
+
+    ``N * s_j = sum_i exp(q_i.k_j * scale - LSE_i)``: a second fused pass
+    with the keys as queries, the queries as keys and ``-LSE_i`` folded in
+    as an extra dimension returns ``log(N * s_j)`` as its log-sum-exp.
+    Returns None where the fused kernel is unavailable.
+    """
+    N, d = q.shape[-2], q.shape[-1]
+    # fp32: -LSE_i / scale must not lose precision in half-precision inputs
+    q, k = q.float(), k.float()
+    # zero padding keeps dot products and lets CUDA kernels use aligned dims
+    pad = (-(d + 1)) % 8
+    queries = torch.cat(
+        [k, k.new_ones(*k.shape[:-1], 1),
+         k.new_zeros(*k.shape[:-1], pad)], -1)
+    keys = torch.cat([
+        q, (-lse / scale).unsqueeze(-1),
+        q.new_zeros(*q.shape[:-1], pad)
+    ], -1)
+    # values are unused; the CPU kernel wants the head size of the keys
+    res = _fused_attention_lse(queries, keys, keys, scale)
+    if res is None:
+        return None
+    return torch.exp(res[1] - math.log(N))
+
+
 def _fine_token_index(indices: Tensor, valid: Tensor, fine_hw: Tuple[int, int],
                       coarse_w: int) -> Tuple[Tensor, Tensor]:
     """Map selected coarse indices to the fine 2x2 patches beneath them.
@@ -169,11 +222,23 @@ def pyramid_sparse_attention_parts(q: Tensor,
             scores = attn.detach().float().mean(dim=-2)
         del attn
     else:
-        coarse = F.scaled_dot_product_attention(q, k, v)
-        if topk > 0:
-            with torch.no_grad():
-                scores = _selection_scores_chunked(q.detach(), k.detach(),
-                                                   scale)
+        fused = None
+        if topk > 0 and _USE_FUSED_SCORES and not (
+                torch.is_grad_enabled() and
+                any(t.requires_grad for t in (q, k, v))):
+            fused = _fused_attention_lse(q, k, v, scale)
+            if fused is not None:
+                coarse, lse = fused
+                scores = _selection_scores_from_lse(q, k, lse, scale)
+                fused = None if scores is None else fused
+        if fused is None:
+            coarse = F.scaled_dot_product_attention(q, k, v)
+            if topk > 0:
+                # portable path (also used with autograd): exact scores
+                # accumulated over query chunks
+                with torch.no_grad():
+                    scores = _selection_scores_chunked(
+                        q.detach(), k.detach(), scale)
 
     if topk == 0:
         return PSAOutput(coarse, torch.zeros_like(coarse), None, None, None)

@@ -5,6 +5,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
+import pst_mm.models.layers.psa_kernel as psa
 from pst_mm.models.layers import (pyramid_sparse_attention,
                                   pyramid_sparse_attention_parts)
 
@@ -63,10 +64,18 @@ def make_inputs(B=2, h=2, H=6, W=8, d=8, seed=0, scale=1.0):
         coarse_hw=(Hu, Wu))
 
 
+@pytest.fixture(params=['fused', 'chunked'])
+def score_path(request, monkeypatch):
+    """Run a test with the fused LSE score route and with the portable
+    chunked one."""
+    monkeypatch.setattr(psa, '_USE_FUSED_SCORES', request.param == 'fused')
+    return request.param
+
+
 @pytest.mark.parametrize('impl', ['naive', 'sdpa', 'auto'])
 @pytest.mark.parametrize('topk', [0, 1, 8, 12, 100])
 @pytest.mark.parametrize('hw', [(6, 8), (7, 9), (5, 4), (1, 3)])
-def test_matches_dense_reference(impl, topk, hw):
+def test_matches_dense_reference(impl, topk, hw, score_path):
     inputs = make_inputs(H=hw[0], W=hw[1], scale=2.0)
     out = pyramid_sparse_attention(**inputs, topk=topk, impl=impl)
     ref = dense_reference(**inputs, topk=topk)
@@ -113,8 +122,33 @@ def test_scores_are_mean_of_probabilities():
                  attn.mean(0).topk(4).values)
 
 
+def test_fused_lse_scores_are_exact():
+    inputs = make_inputs(B=2, h=3, H=9, W=7, scale=3.0)
+    q, k = inputs['q'], inputs['k']
+    scale = q.shape[-1]**-0.5
+    res = psa._fused_attention_lse(q, k, inputs['v'], scale)
+    assert res is not None, 'the CPU fused kernel returns no LSE'
+    attn = torch.softmax(q.double() @ k.double().transpose(-2, -1) * scale,
+                         -1)
+    assert_close(res[0].double(), attn @ inputs['v'].double(), rtol=1e-5,
+                 atol=1e-5)
+    scores = psa._selection_scores_from_lse(q, k, res[1], scale)
+    assert_close(scores.double(), attn.mean(-2), rtol=1e-5, atol=1e-7)
+    # The portable chunked route gives the same scores.
+    assert_close(psa._selection_scores_chunked(q, k, scale), scores,
+                 rtol=1e-5, atol=1e-7)
+
+
+def test_fused_route_falls_back_when_unavailable(monkeypatch):
+    inputs = make_inputs()
+    expected = pyramid_sparse_attention(**inputs, topk=4, impl='naive')
+    monkeypatch.setattr(psa, '_fused_attention_lse', lambda *a: None)
+    assert_close(pyramid_sparse_attention(**inputs, topk=4, impl='sdpa'),
+                 expected, rtol=1e-5, atol=1e-6)
+
+
 def test_chunked_scores_match_naive(monkeypatch):
-    import pst_mm.models.layers.psa_kernel as psa
+    monkeypatch.setattr(psa, '_USE_FUSED_SCORES', False)
     inputs = make_inputs(B=2, h=3, H=9, W=7)
     full = pyramid_sparse_attention_parts(**inputs, topk=5, impl='naive')
     # Force many small chunks (including a ragged last one).
