@@ -15,7 +15,7 @@ import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 from mmengine.analysis.jit_handles import get_shape
 
-from ..models.layers import PyramidSparseAttention
+from ..models.layers import PyramidSparseAttention, psa_kernel
 
 
 class _SDPAHandle:
@@ -58,8 +58,17 @@ def count_complexity(model: nn.Module, inputs: Sequence[torch.Tensor],
     analyzer.set_op_handle('aten::scaled_dot_product_attention', handle)
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
-    total = analyzer.total()
-    by_module = analyzer.by_module_and_operator()
+    # Count the algorithm's passes through the portable route (public SDPA
+    # for coarse and fine, one q k^T matmul for the eq. 3 scores). The fused
+    # inference route computes the same scores with a second fused pass
+    # (about twice the score-pass FLOPs) to keep memory at O(N + M).
+    fused = psa_kernel._USE_FUSED_SCORES
+    psa_kernel._USE_FUSED_SCORES = False
+    try:
+        total = analyzer.total()
+        by_module = analyzer.by_module_and_operator()
+    finally:
+        psa_kernel._USE_FUSED_SCORES = fused
     psa_names = [
         name for name, m in model.named_modules()
         if isinstance(m, PyramidSparseAttention)

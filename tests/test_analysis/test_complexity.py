@@ -3,7 +3,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from conftest import run_tool
+from conftest import REPO, run_tool
 from pst_mm.models.layers import PyramidSparseAttention
 from pst_mm.utils.complexity import count_complexity
 
@@ -74,3 +74,28 @@ def test_get_flops_tool_end_to_end(tmp_path):
         kv += count_complexity(conv, (torch.rand(1, c, hw, hw), ))['flops']
     assert stats['flops'] - s0['flops'] == \
         stats['attention']['score'] + stats['attention']['fine'] + kv
+
+
+def test_model_zoo_table_rows_come_from_get_flops():
+    import sys
+    sys.path.insert(0, f'{REPO}/tools/analysis_tools')
+    try:
+        import model_zoo_tables
+        from get_flops import complexity_of_config
+    finally:
+        sys.path.pop(0)
+    text = model_zoo_tables.table('demo', (64, 64))
+    lines = text.splitlines()
+    assert lines[0].startswith('| config | params (M) | GFLOPs @64x64')
+    rows = {line.split('|')[1].strip(' `'): line for line in lines[2:]}
+    assert len(rows) == 4
+    name = 'retinanet_r18_pst-n_1xb8-24e_pst-demo.py'
+    stats = complexity_of_config(f'{REPO}/configs/demo/{name}', (64, 64))
+    cells = [c.strip() for c in rows[name].split('|')[1:-1]]
+    assert cells[1] == f"{stats['params'] / 1e6:.2f}"
+    assert cells[2] == f"{stats['flops'] / 1e9:.2f}"
+    assert cells[5].split(' / ')[0] == \
+        f"{stats['attention']['coarse'] / 1e9:.3f}"
+    readme = open(f'{REPO}/README.md').read()
+    assert readme.count(model_zoo_tables.BEGIN) == 1
+    assert readme.count(model_zoo_tables.END) == 1

@@ -40,9 +40,14 @@ def pst_embed_channels(base: int, preset: str) -> int:
 
 
 def _to_heads(x: Tensor, num_heads: int) -> Tensor:
-    """(B, C, H, W) -> (B, heads, H*W, C // heads)."""
+    """(B, C, H, W) -> (B, heads, H*W, C // heads), contiguous.
+
+    Contiguous because PyTorch's CPU SDPA falls back to its unfused math
+    path (5x slower, materialising the attention matrix) on transposed views.
+    """
     B, C, H, W = x.shape
-    return x.reshape(B, num_heads, C // num_heads, H * W).transpose(-2, -1)
+    return x.reshape(B, num_heads, C // num_heads,
+                     H * W).transpose(-2, -1).contiguous()
 
 
 def _from_heads(x: Tensor, hw: tuple) -> Tensor:
