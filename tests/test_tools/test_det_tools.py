@@ -84,11 +84,18 @@ def test_test_py_evaluates_with_fine_attention_switch(trained_pst,
     ckpt = osp.join(work, 'epoch_1.pth')
     env = dict(PST_DEMO_DET_ROOT=demo_det_root)
     for topk in ('0', '8'):
+        out = osp.join(work, f'preds_topk{topk}.pkl')
         proc = run_tool(['tools/test.py', PST_CFG, ckpt, '--work-dir', work,
-                         '--cfg-options', f'model.neck.topk={topk}'] + FAST,
+                         '--out', out, '--cfg-options',
+                         f'model.neck.topk={topk}'] + FAST,
                         env=env)
         metrics = _metrics(proc)
         assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0
+        import pickle
+        with open(out, 'rb') as f:
+            preds = pickle.load(f)
+        assert len(preds) == 8  # one entry per val image
+        assert preds[0]['pred_instances']['bboxes'].shape[-1] == 4
 
 
 def test_test_dev_format_and_pack(trained_pst, demo_det_root, tmp_path):
