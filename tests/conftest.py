@@ -1,6 +1,7 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 
@@ -42,3 +43,10 @@ def run_tool(args, env=None, timeout=600, check=True):
             f'{" ".join(cmd)} failed ({proc.returncode}):\n'
             f'{proc.stdout[-4000:]}\n{proc.stderr[-6000:]}')
     return proc
+
+
+def free_port() -> str:
+    """A TCP port on the loopback that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return str(s.getsockname()[1])

@@ -7,8 +7,7 @@ import sys
 
 import torch
 
-from conftest import run_tool
-from test_det_tools import _free_port
+from conftest import free_port, run_tool
 
 PST_CFG = 'configs/demo/resnet18-pst-n_1xb16-30e_pst-demo.py'
 GAP_CFG = 'configs/demo/resnet18-gap_1xb16-30e_pst-demo.py'
@@ -53,7 +52,7 @@ def test_train_gap_baseline(demo_cls_root, tmp_path):
 
 
 def test_dist_train_classifier_two_processes(demo_cls_root, tmp_path):
-    env = dict(PST_DEMO_CLS_ROOT=demo_cls_root, PORT=_free_port(),
+    env = dict(PST_DEMO_CLS_ROOT=demo_cls_root, PORT=free_port(),
                PYTHON=sys.executable, OMP_NUM_THREADS='1')
     proc = run_tool(['bash', 'tools/dist_train.sh', PST_CFG, '2',
                      '--work-dir', str(tmp_path), '--cfg-options'] + FAST,

@@ -6,7 +6,6 @@ import os
 import os.path as osp
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ import zipfile
 import pytest
 import torch
 
-from conftest import REPO, run_tool
+from conftest import REPO, free_port, run_tool
 
 PST_CFG = 'configs/demo/retinanet_r18_pst-n_1xb8-24e_pst-demo.py'
 FPN_CFG = 'configs/demo/retinanet_r18_fpn_1xb8-24e_pst-demo.py'
@@ -29,12 +28,6 @@ FAST = ['train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
         # a 2-iteration model scores below mmdet's 0.05: keep every box so
         # that COCO evaluation has something to evaluate
         'model.test_cfg.score_thr=0.0']
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return str(s.getsockname()[1])
 
 
 def _metrics(proc):
@@ -129,7 +122,7 @@ def test_test_dev_format_and_pack(trained_pst, demo_det_root, tmp_path):
 
 
 def test_dist_train_two_processes_on_cpu(demo_det_root, tmp_path):
-    env = dict(PST_DEMO_DET_ROOT=demo_det_root, PORT=_free_port(),
+    env = dict(PST_DEMO_DET_ROOT=demo_det_root, PORT=free_port(),
                PYTHON=sys.executable, OMP_NUM_THREADS='1')
     proc = run_tool(['bash', 'tools/dist_train.sh', PST_CFG, '2',
                      '--work-dir', str(tmp_path), '--cfg-options',
@@ -180,7 +173,7 @@ def test_interrupted_run_resumes_to_the_same_iteration(demo_det_root,
 
 def test_dist_test_two_processes_on_cpu(trained_pst, demo_det_root):
     work, _ = trained_pst
-    env = dict(PST_DEMO_DET_ROOT=demo_det_root, PORT=_free_port(),
+    env = dict(PST_DEMO_DET_ROOT=demo_det_root, PORT=free_port(),
                PYTHON=sys.executable, OMP_NUM_THREADS='1')
     proc = run_tool(['bash', 'tools/dist_test.sh', PST_CFG,
                      osp.join(work, 'epoch_1.pth'), '2', '--work-dir', work,
@@ -221,7 +214,7 @@ def test_slurm_train_launches_tasks(demo_det_root, tmp_path):
     work = tmp_path / 'work'
     env = dict(PST_DEMO_DET_ROOT=demo_det_root, PYTHON=sys.executable,
                PATH=f'{bindir}:{os.environ["PATH"]}', GPUS='2',
-               MASTER_ADDR='127.0.0.1', MASTER_PORT=_free_port(),
+               MASTER_ADDR='127.0.0.1', MASTER_PORT=free_port(),
                OMP_NUM_THREADS='1')
     proc = run_tool(['bash', 'tools/slurm_train.sh', 'debug', 'pst', PST_CFG,
                      str(work), '--no-validate', '--cfg-options',

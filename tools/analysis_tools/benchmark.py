@@ -15,7 +15,6 @@ against the baseline (the ``--compare`` config, else the first variant).
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -24,6 +23,7 @@ from mmengine.config import DictAction
 
 from pst_mm.models.layers import PyramidSparseAttention, set_pst_topk
 from pst_mm.utils import build_model_from_config
+from pst_mm.utils.profiling import peak_memory_in_subprocess, peak_memory_mb
 
 
 def parse_args(argv=None):
@@ -51,51 +51,6 @@ def parse_args(argv=None):
     parser.add_argument('--_memory-variant', dest='memory_variant', type=int,
                         help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def _kb(field: str) -> int:
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise RuntimeError(f'{field} not in /proc/self/status')
-
-
-def peak_memory_mb(fn, device: str) -> float:
-    """Peak memory of one ``fn()`` call beyond what was allocated before.
-
-    CUDA: the allocator's peak. CPU: the RSS high-water mark (reset through
-    /proc/self/clear_refs) in a process started with a fixed glibc mmap
-    threshold (see :func:`_memory_in_subprocess`), so that freed tensors
-    leave RSS instead of being kept for reuse.
-    """
-    fn()  # load kernels and one-time state first
-    if device == 'cuda':
-        torch.cuda.synchronize()
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        fn()
-        torch.cuda.synchronize()
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
-    base = _kb('VmRSS')
-    with open('/proc/self/clear_refs', 'w') as f:
-        f.write('5')
-    fn()
-    return (_kb('VmHWM') - base) / 1024
-
-
-def _memory_in_subprocess(argv, index):
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_='131072',
-               MALLOC_TRIM_THRESHOLD_='131072')
-    cmd = [sys.executable, os.path.abspath(__file__)] + list(argv) + [
-        '--_memory-variant', str(index)
-    ]
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
-    lines = [x for x in proc.stdout.splitlines() if x.startswith('PEAK_MB ')]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f'memory run of variant {index} failed:\n'
-                           f'{proc.stderr[-3000:]}')
-    return float(lines[-1].split()[1])
 
 
 def _inputs(cfg, model, batch, shape, device, mode):
@@ -216,7 +171,9 @@ def main(argv=None):
     for i, (v, t) in enumerate(zip(variants, times)):
         v['ms'] = statistics.median(t) * 1e3
         v['mb'] = peak_memory_mb(v['fn'], 'cuda') if args.device == 'cuda' \
-            else _memory_in_subprocess(argv, i)
+            else peak_memory_in_subprocess(
+                [sys.executable, os.path.abspath(__file__)] + argv +
+                ['--_memory-variant', str(i)])
     ref = next((v for v in variants if v['baseline']), variants[0])
     shape = 'x'.join(map(str, args.shape)) if args.shape else 'default'
     print(f'{args.mode}, {args.part}, batch {args.batch}, shape {shape}, '

@@ -15,9 +15,10 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
+
+from pst_mm.utils.profiling import peak_memory_in_subprocess
 
 
 def parse_args(argv=None):
@@ -57,47 +58,19 @@ def make_inputs(args, torch):
                 coarse_hw=(Hu, Wu))
 
 
-def _rss_kb(field):
-    with open('/proc/self/status') as f:
-        for line in f:
-            if line.startswith(field + ':'):
-                return int(line.split()[1])
-    raise RuntimeError(f'{field} not in /proc/self/status')
-
-
 def measure_memory(args, impl, topk):
     """Run in a subprocess: extra peak memory of one kernel call in MB."""
     import torch
 
     from pst_mm.models.layers import pyramid_sparse_attention
+    from pst_mm.utils.profiling import peak_memory_mb
     if args.threads:
         torch.set_num_threads(args.threads)
     inputs = make_inputs(args, torch)
     with torch.no_grad():
-        # A tiny call loads every kernel's code first, so the measured peak
-        # is data, not one-off library initialisation.
-        small = make_inputs(argparse.Namespace(**{**vars(args),
-                                                  'fine': [8, 8]}), torch)
-        pyramid_sparse_attention(**small, topk=topk, impl=impl)
-        if args.device == 'cuda':
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            base = torch.cuda.memory_allocated()
-            out = pyramid_sparse_attention(**inputs, topk=topk, impl=impl)
-            torch.cuda.synchronize()
-            extra = torch.cuda.max_memory_allocated() - base
-            return extra / 2**20, 'cuda max_memory_allocated'
-        base = _rss_kb('VmRSS')
-        try:  # reset the RSS high-water mark (Linux >= 4.0)
-            with open('/proc/self/clear_refs', 'w') as f:
-                f.write('5')
-            source = 'VmHWM after clear_refs'
-        except OSError:
-            source = 'VmHWM since start (upper bound)'
-        out = pyramid_sparse_attention(**inputs, topk=topk, impl=impl)
-        extra = _rss_kb('VmHWM') - base
-        del out
-    return extra / 1024, source
+        return peak_memory_mb(
+            lambda: pyramid_sparse_attention(**inputs, topk=topk, impl=impl),
+            args.device)
 
 
 def time_cases(args, cases):
@@ -125,8 +98,7 @@ def main(argv=None):
     args = parse_args(argv)
     if args.memory_case:
         impl, topk = args.memory_case.split(':')
-        mb, source = measure_memory(args, impl, int(topk))
-        print(json.dumps(dict(extra_mb=mb, source=source)))
+        print(f'PEAK_MB {measure_memory(args, impl, int(topk)):.3f}')
         return
     cases = [(impl, k) for impl in args.impl for k in args.topk]
     H, W = args.fine
@@ -138,20 +110,13 @@ def main(argv=None):
           f'{args.batch * args.heads * N * M * 4 / 2**20:.0f} MB (fp32)')
     latency = time_cases(args, cases)
     results = []
-    memory_source = None
     for impl, topk in cases:
         row = dict(impl=impl, topk=topk, ms=latency[(impl, topk)])
         if not args.no_memory:
-            cmd = [sys.executable, os.path.abspath(__file__),
-                   '--_memory-case', f'{impl}:{topk}']
-            cmd += [a for a in (argv if argv is not None else sys.argv[1:])]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise RuntimeError(f'memory case {impl}:{topk} failed:\n'
-                                   f'{proc.stderr}')
-            mem = json.loads(proc.stdout.strip().splitlines()[-1])
-            row['extra_mb'] = mem['extra_mb']
-            memory_source = mem['source']
+            row['extra_mb'] = peak_memory_in_subprocess(
+                [sys.executable, os.path.abspath(__file__), '--_memory-case',
+                 f'{impl}:{topk}'] +
+                (argv if argv is not None else sys.argv[1:]))
         results.append(row)
     ref = results[0]['ms']
     header = f"{'impl':<6} {'topk':>4} {'median ms':>10} {'vs first':>9}"
@@ -164,8 +129,9 @@ def main(argv=None):
         if 'extra_mb' in row:
             line += f" {row['extra_mb']:>14.1f}"
         print(line)
-    if memory_source:
-        print(f'memory: {memory_source}, each case in its own process')
+    if not args.no_memory:
+        print('memory: extra peak (RSS high-water mark on CPU) of one call, '
+              'each case in its own process')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(args=vars(args), results=results), f, indent=2)

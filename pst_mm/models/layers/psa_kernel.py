@@ -30,8 +30,9 @@ class PSAOutput(NamedTuple):
 
     Attributes:
         coarse (Tensor): ``softmax(q k^T / sqrt(d)) v``, shape (B, h, N, d).
-        fine (Tensor): sparse fine attention output, shape (B, h, N, d); all
-            zeros when ``topk == 0`` or no coarse key passed the threshold.
+        fine (Tensor | None): sparse fine attention output, shape
+            (B, h, N, d); zeros where no coarse key passed the threshold.
+            ``None`` when ``topk == 0``.
         scores (Tensor | None): eq. 3 selection scores, the mean over the N
             queries of the coarse softmax probabilities, shape (B, h, M).
             ``None`` when ``topk == 0``.
@@ -42,7 +43,7 @@ class PSAOutput(NamedTuple):
             ``score > score_thr``. ``None`` when ``topk == 0``.
     """
     coarse: Tensor
-    fine: Tensor
+    fine: Optional[Tensor]
     scores: Optional[Tensor]
     indices: Optional[Tensor]
     valid: Optional[Tensor]
@@ -241,7 +242,7 @@ def pyramid_sparse_attention_parts(q: Tensor,
                         q.detach(), k.detach(), scale)
 
     if topk == 0:
-        return PSAOutput(coarse, torch.zeros_like(coarse), None, None, None)
+        return PSAOutput(coarse, None, None, None, None)
 
     top_scores, indices = scores.topk(min(topk, M), dim=-1)
     valid = top_scores > score_thr
@@ -315,4 +316,4 @@ def pyramid_sparse_attention(q: Tensor,
     """
     out = pyramid_sparse_attention_parts(q, k, v, k_fine, v_fine, fine_hw,
                                          coarse_hw, topk, score_thr, impl)
-    return out.coarse + out.fine if topk > 0 else out.coarse
+    return out.coarse if out.fine is None else out.coarse + out.fine

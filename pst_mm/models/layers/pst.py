@@ -253,7 +253,7 @@ class PyramidSparseAttention(BaseModule):
         H, W = x.shape[-2:]
         topk = self.active_topk()
         parts, out, v_map = self._attend(x, upper, topk)
-        fine = parts.fine if parts is not None and topk > 0 else None
+        fine = None if parts is None else parts.fine
 
         out = _from_heads(out, (H, W))
         if self.gate is not None:
