@@ -44,7 +44,7 @@ def _cls_inputs(cfg):
 
 
 def test_configs_found():
-    assert len(CONFIGS) >= 11, CONFIGS
+    assert len(CONFIGS) >= 21, CONFIGS
 
 
 @pytest.mark.parametrize('path', CONFIGS)
@@ -63,6 +63,12 @@ def test_config_builds_and_runs(path):
                     if 'loss' in k and isinstance(v, list))
     assert torch.isfinite(total), losses
     total.backward()
+    # Every trainable neck parameter is reached by the loss (an unused one
+    # would also break DDP without find_unused_parameters).
+    no_grad = [n for n, p in model.named_parameters()
+               if p.requires_grad and p.grad is None and
+               n.startswith('neck.')]
+    assert not no_grad, no_grad
 
     model.eval()
     with torch.no_grad():
@@ -91,3 +97,27 @@ def test_pst_and_baseline_configs_differ_only_in_the_neck():
         b = Config.fromfile(osp.join(REPO, base)).to_dict()
         a['model'].pop('neck'), b['model'].pop('neck')
         assert a == b, f'{pst} and {base} differ outside model.neck'
+
+
+def test_baseline_configs_differ_from_fpn_only_in_the_neck():
+    """Each attention-FPN baseline row is its FPN row with another neck,
+    and the PST-DET row of the same depth exists to compare with."""
+    baselines = [p for p in CONFIGS if p.startswith('configs/baselines/')]
+    necks = {'A2FPN', 'A2FPNLite', 'AttentionalFPN', 'ACFPN', 'SAFPN'}
+    assert len(baselines) == 2 * len(necks), baselines
+    seen = set()
+    for path in baselines:
+        depth = osp.basename(path).split('_')[1]
+        fpn = f'configs/pst_det/retinanet_{depth}_fpn_1x_coco.py'
+        assert osp.exists(osp.join(REPO, fpn)), fpn
+        pst = f'configs/pst_det/retinanet_{depth}_pst-*_1x_coco.py'
+        assert glob.glob(osp.join(REPO, pst)), pst
+        a = Config.fromfile(osp.join(REPO, path)).to_dict()
+        b = Config.fromfile(osp.join(REPO, fpn)).to_dict()
+        neck_a, neck_b = a['model'].pop('neck'), b['model'].pop('neck')
+        assert a == b, f'{path} and {fpn} differ outside model.neck'
+        seen.add((depth, neck_a['type']))
+        for key in ('in_channels', 'start_level', 'out_channels',
+                    'add_extra_convs', 'num_outs'):
+            assert neck_a[key] == neck_b[key], (path, key)
+    assert seen == {(d, n) for d in ('r50', 'r101') for n in necks}

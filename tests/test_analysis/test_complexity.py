@@ -1,10 +1,15 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
+import os.path as osp
+
 import pytest
 import torch
 import torch.nn as nn
 
 from conftest import REPO, run_tool
-from pst_mm.models.layers import PyramidSparseAttention
+from pst_mm.models.layers import (MeanAffinityAttention,
+                                  PyramidSparseAttention,
+                                  SparseAttentionBlock,
+                                  content_aware_reassembly)
 from pst_mm.utils.complexity import count_complexity
 
 
@@ -37,6 +42,32 @@ def test_attention_terms(H, W, topk):
     else:
         assert stats['attention']['score'] == stats['attention']['fine'] == 0
     assert stats['flops'] > sum(stats['attention'].values())
+
+
+class _Reassemble(nn.Module):
+
+    def forward(self, x, kernels):
+        return content_aware_reassembly(x, kernels)
+
+
+def test_baseline_attention_ops_are_counted():
+    """The baselines' einsum-based ops enter the FLOPs like convs do (the
+    elementwise gates are not counted, as in mmengine)."""
+    C, k, h, w = 8, 5, 6, 7
+    stats = count_complexity(
+        _Reassemble(),
+        (torch.rand(1, C, h, w), torch.rand(1, k * k, 2 * h, 2 * w)))
+    assert stats['macs'] == C * k * k * 2 * h * 2 * w
+    # Sparse attention: 1x1 convs plus q k^T and P v over K peaks.
+    sa = SparseAttentionBlock(16, key_channels=8, num_points=5).eval()
+    N, d, K = 9 * 8, 8, 5
+    convs = N * 16 * (1 + 3 * d) + N * d * 16
+    stats = count_complexity(sa, (torch.rand(1, 16, 9, 8), ))
+    assert stats['macs'] == convs + 2 * N * K * d
+    # Mean-affinity gate: 3 1x1 convs plus q . mean(k), O(N d).
+    ma = MeanAffinityAttention(16, reduction=4).eval()
+    stats = count_complexity(ma, (torch.rand(1, 16, 9, 8), ))
+    assert stats['macs'] == N * 16 * (4 + 4 + 16) + N * 4
 
 
 def test_get_flops_tool_end_to_end(tmp_path):
@@ -99,3 +130,30 @@ def test_model_zoo_table_rows_come_from_get_flops():
     readme = open(f'{REPO}/README.md').read()
     assert readme.count(model_zoo_tables.BEGIN) == 1
     assert readme.count(model_zoo_tables.END) == 1
+
+
+def test_neck_comparison_rows_come_from_get_flops():
+    import sys
+    sys.path.insert(0, f'{REPO}/tools/analysis_tools')
+    try:
+        import model_zoo_tables
+        from get_flops import complexity_of_config
+    finally:
+        sys.path.pop(0)
+    # The README comparison: FPN first, all five baselines, PST-DET last.
+    rows = model_zoo_tables.BASELINE_ROWS
+    assert rows[0].endswith('retinanet_r50_fpn_1x_coco.py')
+    assert rows[-1].endswith('retinanet_r50_pst-n_1x_coco.py')
+    assert len(rows) == 7 and all(osp.exists(f'{REPO}/{p}') for p in rows)
+    paths = [
+        'configs/demo/retinanet_r18_fpn_1xb8-24e_pst-demo.py',
+        'configs/demo/retinanet_r18_pst-n_1xb8-24e_pst-demo.py'
+    ]
+    lines = model_zoo_tables.neck_comparison(paths, (64, 64)).splitlines()
+    assert lines[0].startswith('| config | neck | params (M) | GFLOPs @64x64')
+    fpn, pst = (complexity_of_config(f'{REPO}/{p}', (64, 64)) for p in paths)
+    cells = [c.strip() for c in lines[3].split('|')[1:-1]]
+    assert cells[1] == '`PSTFPN`'
+    assert cells[3] == f"{pst['flops'] / 1e9:.2f}"
+    assert cells[6] == f"{(pst['flops'] - fpn['flops']) / 1e9:+.2f}"
+    assert lines[2].split('|')[-2].strip() == '+0.00'

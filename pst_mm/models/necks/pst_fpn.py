@@ -1,6 +1,6 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
 import math
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -13,8 +13,8 @@ from mmengine.model import BaseModule
 from torch import Tensor
 
 from ..layers import PyramidSparseTransformer, pst_embed_channels
-
-EXTRA_CONV_SOURCES = ('on_input', 'on_lateral', 'on_output')
+from .base_fpn import (add_extra_levels, build_extra_convs, check_extra_convs,
+                       check_in_channels, check_pyramid_inputs)
 
 
 @MODELS.register_module()
@@ -133,23 +133,15 @@ class PSTFPN(BaseModule):
             nonlinearity='leaky_relu')
     ) -> None:
         super().__init__(init_cfg=init_cfg)
-        in_channels = list(in_channels)
-        if not all(isinstance(c, int) and c > 0 for c in in_channels):
-            raise ValueError(
-                f'in_channels must be positive ints, got {in_channels}')
-        if not 0 <= start_level or len(in_channels) - start_level != 3:
+        in_channels = check_in_channels(in_channels, start_level, 1, 'PSTFPN')
+        if len(in_channels) - start_level != 3:
             raise ValueError(
                 f'PSTFPN fuses exactly three levels (C3-C5): in_channels '
                 f'{in_channels} from start_level={start_level} gives '
                 f'{in_channels[start_level:]}')
         if num_outs < 3:
             raise ValueError(f'num_outs must be >= 3, got {num_outs}')
-        if add_extra_convs is True:
-            add_extra_convs = 'on_input'
-        if add_extra_convs not in (False, ) + EXTRA_CONV_SOURCES:
-            raise ValueError(
-                f'add_extra_convs must be False, True or one of '
-                f'{EXTRA_CONV_SOURCES}, got {add_extra_convs!r}')
+        add_extra_convs = check_extra_convs(add_extra_convs)
         if embed_channels is None:
             embed_channels = [
                 pst_embed_channels(c, preset) for c in base_embed_channels
@@ -201,45 +193,14 @@ class PSTFPN(BaseModule):
                 num_blocks=num_csp_blocks,
                 add_identity=False,
                 **conv) for _ in range(2))
-        self.extra_convs = nn.ModuleList()
-        if add_extra_convs:
-            for i in range(num_outs - 3):
-                c_in = feats[-1] if i == 0 and add_extra_convs == 'on_input' \
-                    else out_channels
-                self.extra_convs.append(
-                    ConvModule(
-                        c_in,
-                        out_channels,
-                        3,
-                        stride=2,
-                        padding=1,
-                        conv_cfg=conv_cfg,
-                        norm_cfg=norm_cfg,
-                        act_cfg=None))
+        self.extra_convs = build_extra_convs(num_outs - 3, add_extra_convs,
+                                             feats[-1], out_channels,
+                                             conv_cfg, norm_cfg, None)
 
     @property
     def topk(self) -> int:
         """Fine-attention top-k of every PST in the neck."""
         return self.top_down_pst[0].blocks[0].attn.topk
-
-    def _check_inputs(self, inputs: Sequence[Tensor]) -> List[Tensor]:
-        if len(inputs) != len(self.in_channels):
-            raise ValueError(f'PSTFPN expects {len(self.in_channels)} input '
-                             f'levels (in_channels={self.in_channels}), got '
-                             f'{len(inputs)}')
-        for i, (x, c) in enumerate(zip(inputs, self.in_channels)):
-            if x.dim() != 4 or x.shape[1] != c:
-                raise ValueError(
-                    f'input level {i} has shape {tuple(x.shape)}, expected '
-                    f'(B, {c}, H, W) from in_channels={self.in_channels}')
-        feats = list(inputs[self.start_level:])
-        for fine, coarse in zip(feats[:-1], feats[1:]):
-            H, W = fine.shape[-2:]
-            if tuple(coarse.shape[-2:]) != ((H + 1) // 2, (W + 1) // 2):
-                raise ValueError(
-                    f'consecutive levels must halve the size (ceil): got '
-                    f'{H}x{W} then {coarse.shape[-2]}x{coarse.shape[-1]}')
-        return feats
 
     def forward(self, inputs: Tuple[Tensor]) -> Tuple[Tensor]:
         """
@@ -251,7 +212,8 @@ class PSTFPN(BaseModule):
             tuple[Tensor]: ``num_outs`` maps of ``out_channels`` channels,
             strides of C3 x (1, 2, 4, ...).
         """
-        feats = self._check_inputs(inputs)
+        feats = check_pyramid_inputs(inputs, self.in_channels,
+                                     self.start_level, 'PSTFPN', True)
         laterals = [conv(x) for conv, x in zip(self.lateral_convs, feats)]
 
         top_down = [laterals[2]]  # T5, T4, T3
@@ -269,18 +231,7 @@ class PSTFPN(BaseModule):
             outs.append(self.bottom_up_csp[i](
                 torch.cat([down, top_down[i + 1]], 1)))
 
-        if self.num_outs > 3:
-            if not self.add_extra_convs:
-                for _ in range(self.num_outs - 3):
-                    outs.append(F.max_pool2d(outs[-1], 1, stride=2))
-            else:
-                source = dict(
-                    on_input=feats[-1],
-                    on_lateral=laterals[-1],
-                    on_output=outs[-1])[self.add_extra_convs]
-                outs.append(self.extra_convs[0](source))
-                for conv in self.extra_convs[1:]:
-                    x = outs[-1]
-                    outs.append(conv(F.relu(x) if self.
-                                     relu_before_extra_convs else x))
-        return tuple(outs)
+        return tuple(
+            add_extra_levels(outs, self.num_outs, self.add_extra_convs,
+                             self.extra_convs, feats[-1], laterals[-1],
+                             self.relu_before_extra_convs))
