@@ -9,6 +9,8 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
+from .checks import check_positive_ints
+
 
 class DynamicTextureAttention(nn.Module):
     """Top-down fusion that filters the upsampled semantics and amplifies
@@ -35,9 +37,10 @@ class DynamicTextureAttention(nn.Module):
                  reduction: int = 4,
                  spatial_kernel: int = 7) -> None:
         super().__init__()
-        if spatial_kernel < 1 or spatial_kernel % 2 == 0:
-            raise ValueError(f'spatial_kernel must be a positive odd int, '
-                             f'got {spatial_kernel!r}')
+        check_positive_ints(
+            'DynamicTextureAttention', channels=channels, reduction=reduction)
+        check_positive_ints(
+            'DynamicTextureAttention', odd=True, spatial_kernel=spatial_kernel)
         hidden = max(channels // reduction, 8)
         self.channel = nn.Sequential(
             nn.Conv2d(2 * channels, hidden, 1), nn.ReLU(inplace=True),
@@ -79,10 +82,12 @@ class ForegroundAwareCoAttention(nn.Module):
                  num_prototypes: int = 4,
                  key_channels: Optional[int] = None) -> None:
         super().__init__()
-        if not isinstance(num_prototypes, int) or num_prototypes < 1:
-            raise ValueError(f'num_prototypes must be a positive int, got '
-                             f'{num_prototypes!r}')
         key_channels = key_channels or max(channels // 4, 1)
+        check_positive_ints(
+            'ForegroundAwareCoAttention',
+            channels=channels,
+            num_prototypes=num_prototypes,
+            key_channels=key_channels)
         self.scale = key_channels**-0.5
         self.foreground = nn.Conv2d(channels, num_prototypes, 1)
         self.query = nn.Conv2d(channels, key_channels, 1)

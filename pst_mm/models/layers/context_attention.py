@@ -10,6 +10,8 @@ import torch.nn.functional as F
 from mmcv.cnn import ConvModule
 from torch import Tensor
 
+from .checks import check_positive_ints
+
 
 class ContextExtraction(nn.Module):
     """Densely connected dilated branches over C5, plus a global-pooling
@@ -52,6 +54,12 @@ class ContextExtraction(nn.Module):
                 isinstance(d, int) and d >= 1 for d in dilations):
             raise ValueError(f'dilations must be a non-empty sequence of '
                              f'positive ints, got {dilations!r}')
+        check_positive_ints(
+            'ContextExtraction',
+            in_channels=in_channels,
+            out_channels=out_channels,
+            mid_channels=mid_channels,
+            branch_channels=branch_channels)
         norm = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.branches = nn.ModuleList()
         for i, d in enumerate(dilations):
@@ -113,6 +121,11 @@ class MeanAffinityAttention(nn.Module):
                  reduction: int = 8) -> None:
         super().__init__()
         guide_channels = guide_channels or channels
+        check_positive_ints(
+            'MeanAffinityAttention',
+            channels=channels,
+            guide_channels=guide_channels,
+            reduction=reduction)
         key_channels = max(channels // reduction, 1)
         self.query = nn.Conv2d(guide_channels, key_channels, 1)
         self.key = nn.Conv2d(guide_channels, key_channels, 1)

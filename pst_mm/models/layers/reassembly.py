@@ -15,6 +15,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from .checks import check_positive_ints
+
 
 def content_aware_reassembly(x: Tensor, kernels: Tensor,
                              scale: int = 2) -> Tensor:
@@ -83,11 +85,15 @@ class DualLevelReassembly(nn.Module):
                  encoder_kernel: int = 3,
                  compressed_channels: int = 64) -> None:
         super().__init__()
-        for name, v in (('up_kernel', up_kernel),
-                        ('encoder_kernel', encoder_kernel)):
-            if not isinstance(v, int) or v < 1 or v % 2 == 0:
-                raise ValueError(f'{name} must be a positive odd int, got '
-                                 f'{v!r}')
+        check_positive_ints(
+            'DualLevelReassembly',
+            odd=True,
+            up_kernel=up_kernel,
+            encoder_kernel=encoder_kernel)
+        check_positive_ints(
+            'DualLevelReassembly',
+            channels=channels,
+            compressed_channels=compressed_channels)
         self.up_kernel = up_kernel
         self.compress_coarse = nn.Conv2d(channels, compressed_channels, 1)
         self.compress_fine = nn.Conv2d(channels, compressed_channels, 1)
@@ -121,6 +127,8 @@ class ChannelReweightedSum(nn.Module):
 
     def __init__(self, channels: int, reduction: int = 4) -> None:
         super().__init__()
+        check_positive_ints(
+            'ChannelReweightedSum', channels=channels, reduction=reduction)
         hidden = max(channels // reduction, 8)
         self.mlp = nn.Sequential(
             nn.Conv2d(2 * channels, hidden, 1), nn.ReLU(inplace=True),

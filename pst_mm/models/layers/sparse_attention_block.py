@@ -9,6 +9,8 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
+from .checks import check_positive_ints
+
 
 def select_local_peaks(heat: Tensor, num_points: int,
                        window: int = 3) -> Tuple[Tensor, Tensor]:
@@ -64,13 +66,13 @@ class SparseAttentionBlock(nn.Module):
                  num_points: int = 64,
                  window: int = 3) -> None:
         super().__init__()
-        if not isinstance(num_points, int) or num_points < 1:
-            raise ValueError(
-                f'num_points must be a positive int, got {num_points!r}')
-        if not isinstance(window, int) or window < 1 or window % 2 == 0:
-            raise ValueError(
-                f'window must be a positive odd int, got {window!r}')
         key_channels = key_channels or max(channels // 2, 1)
+        check_positive_ints(
+            'SparseAttentionBlock',
+            channels=channels,
+            key_channels=key_channels,
+            num_points=num_points)
+        check_positive_ints('SparseAttentionBlock', odd=True, window=window)
         self.num_points = num_points
         self.window = window
         self.scale = key_channels**-0.5
