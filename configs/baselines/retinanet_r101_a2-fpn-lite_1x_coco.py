@@ -1,13 +1,9 @@
-# A²-FPN-Lite: A²-FPN without the global context and with a 1x1 kernel encoder,
-# in place of the FPN of the R-101 RetinaNet 1x row; nothing else differs from
-# ../pst_det/retinanet_r101_fpn_1x_coco.py.
-_base_ = '../pst_det/retinanet_r101_fpn_1x_coco.py'
+# The R-50 row with mmdet's R-101 backbone, as mmdet's own
+# retinanet_r101_fpn_1x_coco.py is written; the neck is the R-50 row's, so
+# this differs from ../pst_det/retinanet_r101_fpn_1x_coco.py only in it.
+_base_ = './retinanet_r50_a2-fpn-lite_1x_coco.py'
 model = dict(
-    neck=dict(
-        _delete_=True,
-        type='A2FPNLite',
-        in_channels=[256, 512, 1024, 2048],
-        start_level=1,
-        out_channels=256,
-        add_extra_convs='on_input',
-        num_outs=5))
+    backbone=dict(
+        depth=101,
+        init_cfg=dict(type='Pretrained',
+                      checkpoint='torchvision://resnet101')))
