@@ -37,8 +37,10 @@ class AttentionalFPN(BaseFPN):
     both maps plus a 7x7 spatial gate on the lateral map; FCA = 4 sigmoid
     foreground maps per level, each pooling one prototype, attended by every
     position of every level, with a zero-initialised residual weight so the
-    neck starts as DTA-FPN; FCA on P3-P5 only (P6/P7 are made from C5 as in
-    mmdet's FPN); no norm in lateral/output convs and Xavier init, as FPN.
+    neck starts as DTA-FPN; the foreground maps learn from the detection
+    loss alone (a neck adds no loss); FCA on P3-P5 only (P6/P7 are made
+    from C5 as in mmdet's FPN); no norm in lateral/output convs and Xavier
+    init, as FPN.
 
     Args:
         in_channels (Sequence[int]): Channels of each backbone level.
