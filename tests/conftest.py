@@ -50,3 +50,16 @@ def free_port() -> str:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return str(s.getsockname()[1])
+
+
+def pyramid_feats(channels, size=(32, 40), batch=2):
+    """Random backbone features, one per channel count, each level
+    ``ceil``-halving the previous one from ``size`` (as stride-2 stages
+    do)."""
+    import torch
+    H, W = size
+    feats = []
+    for c in channels:
+        feats.append(torch.rand(batch, c, H, W))
+        H, W = (H + 1) // 2, (W + 1) // 2
+    return feats

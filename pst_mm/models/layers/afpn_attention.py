@@ -10,6 +10,7 @@ import torch.nn as nn
 from torch import Tensor
 
 from .checks import check_positive_ints
+from .reassembly import ChannelReweightedSum
 
 
 class DynamicTextureAttention(nn.Module):
@@ -38,21 +39,15 @@ class DynamicTextureAttention(nn.Module):
                  spatial_kernel: int = 7) -> None:
         super().__init__()
         check_positive_ints(
-            'DynamicTextureAttention', channels=channels, reduction=reduction)
-        check_positive_ints(
             'DynamicTextureAttention', odd=True, spatial_kernel=spatial_kernel)
-        hidden = max(channels // reduction, 8)
-        self.channel = nn.Sequential(
-            nn.Conv2d(2 * channels, hidden, 1), nn.ReLU(inplace=True),
-            nn.Conv2d(hidden, 2 * channels, 1))
+        # The same per-image two-map channel gates as A²-FPN's re-weighting.
+        self.channel = ChannelReweightedSum(channels, reduction)
         self.spatial = nn.Conv2d(
             2 * channels, 1, spatial_kernel, padding=spatial_kernel // 2)
 
     def forward(self, up: Tensor, lateral: Tensor) -> Tensor:
-        both = torch.cat([up, lateral], 1)
-        beta_sem, beta_tex = self.channel(both.mean(
-            (2, 3), keepdim=True)).sigmoid().chunk(2, dim=1)
-        alpha = self.spatial(both).sigmoid()
+        beta_sem, beta_tex = self.channel.weights(up, lateral)
+        alpha = self.spatial(torch.cat([up, lateral], 1)).sigmoid()
         return beta_sem * up + (1 + alpha) * beta_tex * lateral
 
 

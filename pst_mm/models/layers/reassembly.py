@@ -9,6 +9,7 @@ softmax-weighted sum of the ``k x k`` neighbourhood of its source pixel in
 the coarse map, with zero padding at the borders, as in CARAFE.
 """
 import math
+from typing import Tuple
 
 import torch
 import torch.nn as nn
@@ -134,10 +135,15 @@ class ChannelReweightedSum(nn.Module):
             nn.Conv2d(2 * channels, hidden, 1), nn.ReLU(inplace=True),
             nn.Conv2d(hidden, 2 * channels, 1))
 
-    def forward(self, a: Tensor, b: Tensor) -> Tensor:
+    def weights(self, a: Tensor, b: Tensor) -> Tuple[Tensor, Tensor]:
+        """Channel weights ``(w_a, w_b)``, each (B, C, 1, 1) in (0, 1)."""
         pooled = torch.cat([a.mean((2, 3), keepdim=True),
                             b.mean((2, 3), keepdim=True)], 1)
         w_a, w_b = self.mlp(pooled).sigmoid().chunk(2, dim=1)
+        return w_a, w_b
+
+    def forward(self, a: Tensor, b: Tensor) -> Tensor:
+        w_a, w_b = self.weights(a, b)
         return w_a * a + w_b * b
 
 

@@ -9,6 +9,7 @@ from mmengine.registry import DefaultScope
 from torch.testing import assert_close
 
 import pst_mm  # noqa: F401
+from conftest import pyramid_feats
 from pst_mm.models.necks import (ACFPN, SAFPN, A2FPN, A2FPNLite,
                                  AttentionalFPN, BaseFPN)
 
@@ -28,13 +29,8 @@ NECKS = list(SMALL)
 IN_CHANNELS = [8, 16, 32, 64]
 
 
-def _feats(size, channels=IN_CHANNELS, batch=2):
-    H, W = size
-    feats = []
-    for c in channels:
-        feats.append(torch.randn(batch, c, H, W))
-        H, W = (H + 1) // 2, (W + 1) // 2
-    return feats
+def _feats(size):
+    return pyramid_feats(IN_CHANNELS, size)
 
 
 def _neck(cls, **kwargs):

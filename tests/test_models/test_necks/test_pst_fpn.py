@@ -6,17 +6,9 @@ from mmdet.registry import MODELS
 from mmengine.registry import DefaultScope
 
 import pst_mm  # noqa: F401
+from conftest import pyramid_feats
 from pst_mm.models.layers import PyramidSparseTransformer
 from pst_mm.models.necks import PSTFPN
-
-
-def _feats(channels, size=(32, 40), batch=2):
-    H, W = size
-    feats = []
-    for c in channels:
-        feats.append(torch.rand(batch, c, H, W))
-        H, W = (H + 1) // 2, (W + 1) // 2
-    return feats
 
 
 @pytest.mark.parametrize('preset, embed', [('n', [64, 128]), ('s', [128, 256]),
@@ -29,7 +21,7 @@ def test_presets_and_output_shapes(preset, embed):
     # heads = C' / 32
     assert [m.blocks[0].attn.num_heads
             for m in neck.top_down_pst] == [c // 32 for c in embed]
-    outs = neck(_feats([32, 64, 128]))
+    outs = neck(pyramid_feats([32, 64, 128]))
     assert [tuple(o.shape) for o in outs] == [(2, 48, 32, 40),
                                               (2, 48, 16, 20),
                                               (2, 48, 8, 10), (2, 48, 4, 5),
@@ -40,7 +32,7 @@ def test_presets_and_output_shapes(preset, embed):
                                    'on_output'])
 def test_extra_levels_like_fpn(extra):
     neck = PSTFPN([16, 32, 64], 24, num_outs=5, add_extra_convs=extra)
-    outs = neck(_feats([16, 32, 64], (16, 16)))
+    outs = neck(pyramid_feats([16, 32, 64], (16, 16)))
     assert [o.shape[-1] for o in outs] == [16, 8, 4, 2, 1]
     assert len(neck.extra_convs) == (2 if extra else 0)
     if extra in (True, 'on_input'):
@@ -51,7 +43,7 @@ def test_extra_levels_like_fpn(extra):
 
 def test_start_level_skips_c2():
     neck = PSTFPN([8, 16, 32, 64], 24, num_outs=3, start_level=1)
-    feats = _feats([8, 16, 32, 64], (32, 32))
+    feats = pyramid_feats([8, 16, 32, 64], (32, 32))
     outs = neck(feats)
     assert [tuple(o.shape) for o in outs] == [(2, 24, 16, 16),
                                               (2, 24, 8, 8), (2, 24, 4, 4)]
@@ -78,7 +70,7 @@ def test_topk_switch_changes_only_inference():
     neck8 = PSTFPN([16, 32, 64], 32, num_outs=3, topk=8)
     neck8.load_state_dict(neck.state_dict())  # no parameters depend on topk
     assert neck8.topk == 8 and neck.topk == 0
-    feats = _feats([16, 32, 64], (16, 16))
+    feats = pyramid_feats([16, 32, 64], (16, 16))
     for m in (neck, neck8):
         for bn in m.modules():
             if isinstance(bn, torch.nn.BatchNorm2d):
@@ -135,10 +127,10 @@ def test_bad_arguments_raise(kwargs, match):
 def test_bad_inputs_raise():
     neck = PSTFPN([16, 32, 64], 8, num_outs=3)
     with pytest.raises(ValueError, match='expects 3 input levels'):
-        neck(_feats([16, 32]))
+        neck(pyramid_feats([16, 32]))
     with pytest.raises(ValueError, match=r'level 1 .*\(B, 32, H, W\)'):
-        neck(_feats([16, 48, 64]))
-    feats = _feats([16, 32, 64], (16, 16))
+        neck(pyramid_feats([16, 48, 64]))
+    feats = pyramid_feats([16, 32, 64], (16, 16))
     feats[2] = torch.rand(2, 64, 3, 3)  # should be 4x4
     with pytest.raises(ValueError, match='halve'):
         neck(feats)
