@@ -58,10 +58,11 @@ def test_baseline_attention_ops_are_counted():
         _Reassemble(),
         (torch.rand(1, C, h, w), torch.rand(1, k * k, 2 * h, 2 * w)))
     assert stats['macs'] == C * k * k * 2 * h * 2 * w
-    # Sparse attention: 1x1 convs plus q k^T and P v over K peaks.
+    # Sparse attention: heat, query and output 1x1 convs over the map, key
+    # and value projections of the K peaks only, q k^T and P v over them.
     sa = SparseAttentionBlock(16, key_channels=8, num_points=5).eval()
     N, d, K = 9 * 8, 8, 5
-    convs = N * 16 * (1 + 3 * d) + N * d * 16
+    convs = N * 16 * (1 + d) + K * 16 * 2 * d + N * d * 16
     stats = count_complexity(sa, (torch.rand(1, 16, 9, 8), ))
     assert stats['macs'] == convs + 2 * N * K * d
     # Mean-affinity gate: 3 1x1 convs plus q . mean(k), O(N d).

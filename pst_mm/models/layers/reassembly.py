@@ -95,7 +95,6 @@ class DualLevelReassembly(nn.Module):
             'DualLevelReassembly',
             channels=channels,
             compressed_channels=compressed_channels)
-        self.up_kernel = up_kernel
         self.compress_coarse = nn.Conv2d(channels, compressed_channels, 1)
         self.compress_fine = nn.Conv2d(channels, compressed_channels, 1)
         self.encoder = nn.Conv2d(

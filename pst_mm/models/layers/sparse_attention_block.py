@@ -93,13 +93,17 @@ class SparseAttentionBlock(nn.Module):
         heat, indices, valid = self.selection(x)
         B, _, H, W = x.shape
 
-        def gather(t: Tensor) -> Tensor:  # (B, d, HW) -> (B, d, K)
-            return t.gather(2, indices[:, None].expand(-1, t.shape[1], -1))
+        def gather(t: Tensor) -> Tensor:  # (B, C, HW) -> (B, C, K, 1)
+            return t.flatten(2).gather(
+                2, indices[:, None].expand(-1, t.shape[1], -1))[..., None]
 
         q = self.query(x).flatten(2)
-        k = gather(self.key(x).flatten(2))
-        v = gather(self.value(x).flatten(2)) * gather(
-            heat.flatten(2)).sigmoid()
+        # Keys and values are needed at the K peaks only: project the K
+        # gathered tokens instead of the whole map (1x1 convs commute with
+        # the gather).
+        peaks = gather(x)
+        k = self.key(peaks).flatten(2)
+        v = (self.value(peaks) * gather(heat).sigmoid()).flatten(2)
         logits = torch.einsum('bdn,bdk->bnk', q, k) * self.scale
         attn = logits.masked_fill(~valid[:, None], float('-inf')).softmax(-1)
         y = torch.einsum('bnk,bdk->bdn', attn, v).view(B, -1, H, W)

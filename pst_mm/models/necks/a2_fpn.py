@@ -87,8 +87,7 @@ class A2FPN(BaseFPN):
         super().__init__(in_channels, out_channels, num_outs, start_level,
                          **kwargs)
         self.global_context = MultiLevelGlobalContext(
-            self.in_channels[start_level:],
-            out_channels) if global_context else None
+            self.used_in_channels, out_channels) if global_context else None
         self.reassembly = ModuleList(
             DualLevelReassembly(out_channels, up_kernel, encoder_kernel,
                                 compressed_channels)

@@ -72,7 +72,7 @@ class ACFPN(BaseFPN):
         super().__init__(in_channels, out_channels, num_outs, start_level,
                          **kwargs)
         self.cem = ContextExtraction(
-            self.in_channels[-1],
+            self.used_in_channels[-1],
             out_channels,
             mid_channels=cem_mid_channels,
             branch_channels=cem_branch_channels,

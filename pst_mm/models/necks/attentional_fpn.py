@@ -1,7 +1,6 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
 from typing import List, Sequence
 
-import torch.nn.functional as F
 from mmdet.registry import MODELS
 from torch import Tensor
 from torch.nn import ModuleList
@@ -78,8 +77,7 @@ class AttentionalFPN(BaseFPN):
             out_channels, num_prototypes) if use_fca else None
 
     def fuse(self, level: int, upper: Tensor, lateral: Tensor) -> Tensor:
-        up = F.interpolate(upper, size=lateral.shape[-2:], **self.upsample_cfg)
-        return self.dta[level](up, lateral)
+        return self.dta[level](self.upsample(upper, lateral), lateral)
 
     def enhance_outputs(self, outs: List[Tensor]) -> List[Tensor]:
         return outs if self.fca is None else self.fca(outs)

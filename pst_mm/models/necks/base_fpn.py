@@ -1,15 +1,15 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
 """What every pyramid neck here shares with mmdet's ``FPN``: input checks,
-the extra levels (P6, P7) and, for the attention-FPN baselines, the whole
-lateral / top-down / output-conv skeleton with hooks for what each paper
-changes (the MMYOLO ``BaseYOLONeck`` pattern)."""
+the extra levels (P6, P7) and, for the attention-FPN baselines, FPN itself
+with hooks for what each paper changes (the MMYOLO ``BaseYOLONeck``
+pattern)."""
 from typing import List, Sequence, Tuple, Union
 
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
-from mmengine.model import BaseModule
+from mmdet.models.necks import FPN
+from mmdet.utils import OptConfigType
 from torch import Tensor
 
 EXTRA_CONV_SOURCES = ('on_input', 'on_lateral', 'on_output')
@@ -123,16 +123,19 @@ def add_extra_levels(outs: List[Tensor], num_outs: int,
     return outs
 
 
-class BaseFPN(BaseModule):
-    """mmdet's FPN skeleton with hooks, the base of the attention-FPN
-    baselines (their papers change one or more of these steps and keep the
-    rest of FPN).
+class BaseFPN(FPN):
+    """mmdet's ``FPN`` with hooks, the base of the attention-FPN baselines
+    (their papers change one or more of these steps and keep the rest of
+    FPN).
 
-    ``forward`` runs: lateral 1x1 convs -> :meth:`enhance_laterals` ->
-    top-down :meth:`fuse` from the coarsest level down -> 3x3 output convs
-    -> :meth:`enhance_outputs` -> extra levels as in mmdet's FPN. The
-    defaults of the three hooks give mmdet's FPN exactly (nearest upsample,
-    element-wise sum), so a subclass states only what its paper changes.
+    The layers are FPN's own (same ``lateral_convs``/``fpn_convs``, so an
+    FPN checkpoint loads into the shared part). ``forward`` runs: lateral
+    1x1 convs -> :meth:`enhance_laterals` -> top-down :meth:`fuse` from the
+    coarsest level down -> 3x3 output convs -> :meth:`enhance_outputs` ->
+    extra levels as FPN. The defaults of the three hooks give FPN's forward
+    exactly, so a subclass states only what its paper changes. The
+    arguments are checked first and a bad one raises a ``ValueError`` that
+    names it.
 
     Args:
         in_channels (Sequence[int]): Channels of each backbone level.
@@ -140,73 +143,73 @@ class BaseFPN(BaseModule):
         num_outs (int): Number of output levels (5 for RetinaNet).
         start_level (int): First backbone level used (1 for C3 of a ResNet
             with ``out_indices=(0, 1, 2, 3)``). Defaults to 0.
+        end_level (int): Last backbone level used; -1 = the last one (the
+            only choice that allows extra levels). Defaults to -1.
         add_extra_convs (bool | str): Source of the extra levels, as in
             mmdet's FPN: ``False`` (max pool), ``True``/``'on_input'``,
             ``'on_lateral'`` or ``'on_output'``. Defaults to False.
-        relu_before_extra_convs (bool): ReLU before every extra conv after
-            the first. Defaults to False.
-        upsample_cfg (dict): ``F.interpolate`` options of the default
-            top-down fusion. Defaults to ``dict(mode='nearest')``.
-        conv_cfg (dict, optional): Conv config of lateral/output/extra
-            convs. Defaults to None.
-        norm_cfg (dict, optional): Norm config of lateral/output/extra
-            convs. Defaults to None (as FPN).
-        act_cfg (dict, optional): Activation of lateral/output/extra convs.
-            Defaults to None (as FPN).
-        init_cfg (dict | list[dict], optional): Initialization config.
-            Defaults to Xavier-uniform for every Conv2d (as FPN).
+        **kwargs: The other arguments of mmdet's ``FPN``
+            (``relu_before_extra_convs``, ``no_norm_on_lateral``,
+            ``conv_cfg``, ``norm_cfg``, ``act_cfg``, ``upsample_cfg``,
+            ``init_cfg``), with FPN's defaults.
     """
 
     #: Whether consecutive levels must halve exactly (ceil); subclasses whose
     #: fusion works on a 2x grid set this.
     requires_halving = False
 
-    def __init__(
-        self,
-        in_channels: Sequence[int],
-        out_channels: int,
-        num_outs: int,
-        start_level: int = 0,
-        add_extra_convs: Union[bool, str] = False,
-        relu_before_extra_convs: bool = False,
-        upsample_cfg: ConfigType = dict(mode='nearest'),
-        conv_cfg: OptConfigType = None,
-        norm_cfg: OptConfigType = None,
-        act_cfg: OptConfigType = None,
-        init_cfg: OptMultiConfig = dict(
-            type='Xavier', layer='Conv2d', distribution='uniform')
-    ) -> None:
-        super().__init__(init_cfg=init_cfg)
+    def __init__(self,
+                 in_channels: Sequence[int],
+                 out_channels: int,
+                 num_outs: int,
+                 start_level: int = 0,
+                 end_level: int = -1,
+                 add_extra_convs: Union[bool, str] = False,
+                 **kwargs) -> None:
         name = type(self).__name__
-        self.in_channels = check_in_channels(in_channels, start_level, 2,
-                                             name)
+        in_channels = check_in_channels(in_channels, start_level, 2, name)
         if not isinstance(out_channels, int) or out_channels <= 0:
             raise ValueError(
                 f'{name}: out_channels must be a positive int, got '
                 f'{out_channels!r}')
-        self.num_levels = len(self.in_channels) - start_level
-        if num_outs < self.num_levels:
+        last = len(in_channels) - 1 if end_level == -1 else end_level
+        if not start_level < last < len(in_channels):
             raise ValueError(
-                f'{name}: num_outs={num_outs} is fewer than the '
-                f'{self.num_levels} backbone levels used')
-        self.out_channels = out_channels
-        self.num_outs = num_outs
-        self.start_level = start_level
-        self.add_extra_convs = check_extra_convs(add_extra_convs)
-        self.relu_before_extra_convs = relu_before_extra_convs
-        self.upsample_cfg = dict(upsample_cfg)
-        conv = dict(conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        used = self.in_channels[start_level:]
-        self.lateral_convs = nn.ModuleList(
-            ConvModule(c, out_channels, 1, inplace=False, **conv)
-            for c in used)
-        self.fpn_convs = nn.ModuleList(
-            ConvModule(
-                out_channels, out_channels, 3, padding=1, inplace=False,
-                **conv) for _ in used)
-        self.extra_convs = build_extra_convs(num_outs - self.num_levels,
-                                             self.add_extra_convs, used[-1],
-                                             out_channels, **conv)
+                f'{name}: end_level={end_level} must be -1 or a level after '
+                f'start_level={start_level} of in_channels {in_channels}')
+        num_levels = last - start_level + 1
+        if num_outs < num_levels or (last < len(in_channels) - 1
+                                     and num_outs != num_levels):
+            raise ValueError(
+                f'{name}: num_outs={num_outs} must be at least the '
+                f'{num_levels} backbone levels used (exactly that when '
+                f'end_level is not the last level)')
+        super().__init__(
+            in_channels,
+            out_channels,
+            num_outs,
+            start_level=start_level,
+            end_level=end_level,
+            add_extra_convs=check_extra_convs(add_extra_convs),
+            **kwargs)
+        self.num_levels = num_levels
+
+    @property
+    def used_in_channels(self) -> List[int]:
+        """Channels of the backbone levels the neck reads."""
+        return self.in_channels[self.start_level:self.backbone_end_level]
+
+    @property
+    def extra_convs(self) -> nn.ModuleList:
+        """The extra-level convs (FPN keeps them after the output convs)."""
+        return self.fpn_convs[self.num_levels:]
+
+    def upsample(self, upper: Tensor, lateral: Tensor) -> Tensor:
+        """``upper`` on ``lateral``'s grid, as FPN's top-down path does."""
+        if 'scale_factor' in self.upsample_cfg:
+            return F.interpolate(upper, **self.upsample_cfg)
+        return F.interpolate(
+            upper, size=lateral.shape[2:], **self.upsample_cfg)
 
     # Hooks -----------------------------------------------------------------
     def enhance_laterals(self, feats: List[Tensor],
@@ -217,8 +220,7 @@ class BaseFPN(BaseModule):
     def fuse(self, level: int, upper: Tensor, lateral: Tensor) -> Tensor:
         """Merge the (already fused) coarser map ``upper`` into ``lateral``
         of ``level`` (0 = finest): upsample and add, as FPN."""
-        return lateral + F.interpolate(
-            upper, size=lateral.shape[-2:], **self.upsample_cfg)
+        return lateral + self.upsample(upper, lateral)
 
     def enhance_outputs(self, outs: List[Tensor]) -> List[Tensor]:
         """Change the output maps before the extra levels (identity)."""
@@ -235,10 +237,9 @@ class BaseFPN(BaseModule):
             tuple[Tensor]: ``num_outs`` maps of ``out_channels`` channels,
             strides of the ``start_level`` input x (1, 2, 4, ...).
         """
-        feats = check_pyramid_inputs(inputs, self.in_channels,
-                                     self.start_level,
-                                     type(self).__name__,
-                                     self.requires_halving)
+        feats = check_pyramid_inputs(
+            inputs, self.in_channels, self.start_level, type(self).__name__,
+            self.requires_halving)[:self.num_levels]
         laterals = [conv(x) for conv, x in zip(self.lateral_convs, feats)]
         laterals = self.enhance_laterals(feats, laterals)
         for i in range(self.num_levels - 2, -1, -1):

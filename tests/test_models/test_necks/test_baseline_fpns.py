@@ -83,6 +83,13 @@ def test_extra_levels_like_fpn(cls, extra, num_outs, expected_convs):
     assert len(neck.extra_convs) == expected_convs
 
 
+def test_end_level_like_fpn():
+    neck = _neck(SAFPN, end_level=2, num_outs=2)
+    outs = neck(_feats((32, 32)))
+    assert [tuple(o.shape) for o in outs] == [(2, 32, 16, 16), (2, 32, 8, 8)]
+    assert neck.used_in_channels == [16, 32] and len(neck.extra_convs) == 0
+
+
 @pytest.mark.parametrize('cls', NECKS)
 def test_through_resnet_at_an_odd_image_size(cls):
     from mmdet.models.backbones import ResNet
@@ -103,6 +110,8 @@ def test_through_resnet_at_an_odd_image_size(cls):
     (dict(num_outs=2), 'num_outs'),
     (dict(out_channels=0), 'out_channels'),
     (dict(add_extra_convs='on_top'), 'add_extra_convs'),
+    (dict(end_level=1), 'end_level'),
+    (dict(end_level=2), 'num_outs'),
 ])
 def test_bad_fpn_arguments_raise(cls, kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -171,15 +180,9 @@ def test_flags_select_sub_modules():
 
 
 def _load_mmdet_fpn(neck, fpn):
-    """Copy mmdet FPN weights into a BaseFPN (FPN keeps its extra convs at
-    the end of ``fpn_convs``)."""
-    state = {}
-    for k, v in fpn.state_dict().items():
-        prefix, idx, rest = k.split('.', 2)
-        if prefix == 'fpn_convs' and int(idx) >= neck.num_levels:
-            prefix, idx = 'extra_convs', str(int(idx) - neck.num_levels)
-        state[f'{prefix}.{idx}.{rest}'] = v
-    missing, unexpected = neck.load_state_dict(state, strict=False)
+    """Load mmdet FPN weights into a BaseFPN: the shared layers have FPN's
+    own names."""
+    missing, unexpected = neck.load_state_dict(fpn.state_dict(), strict=False)
     assert not unexpected
     return missing
 
