@@ -8,6 +8,8 @@ from .psa_kernel import (PSAOutput, pyramid_sparse_attention,
                          pyramid_sparse_attention_parts)
 from .reassembly import (ChannelReweightedSum, DualLevelReassembly,
                          MultiLevelGlobalContext, content_aware_reassembly)
+from .select_pack_attention import (pack_tokens, packed_attention,
+                                    select_pack_attention, select_tokens)
 from .sparse_attention_block import SparseAttentionBlock, select_local_peaks
 
 __all__ = [
@@ -17,5 +19,6 @@ __all__ = [
     'content_aware_reassembly', 'DualLevelReassembly', 'ChannelReweightedSum',
     'MultiLevelGlobalContext', 'ContextExtraction', 'MeanAffinityAttention',
     'DynamicTextureAttention', 'ForegroundAwareCoAttention',
-    'SparseAttentionBlock', 'select_local_peaks'
+    'SparseAttentionBlock', 'select_local_peaks', 'select_pack_attention',
+    'select_tokens', 'pack_tokens', 'packed_attention'
 ]
