@@ -1,5 +1,6 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
+from .spt import SPT, SPABlock
 from .yolo11_backbone import YOLO11Backbone
 from .yolo_resnet import YOLOResNet
 
-__all__ = ['YOLO11Backbone', 'YOLOResNet']
+__all__ = ['SPT', 'SPABlock', 'YOLO11Backbone', 'YOLOResNet']
