@@ -6,5 +6,6 @@ model = dict(
         _delete_=True,
         type='PSTClsNeck',
         in_channels=(256, 512),
-        embed_channels=256,
+        channels=256,
+        out_channels=512,
         topk=8))

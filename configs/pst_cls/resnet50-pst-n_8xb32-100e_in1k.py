@@ -10,5 +10,6 @@ model = dict(
         _delete_=True,
         type='PSTClsNeck',
         in_channels=(1024, 2048),
-        embed_channels=1024,
+        channels=256,
+        out_channels=2048,
         topk=8))

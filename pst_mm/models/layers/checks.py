@@ -1,6 +1,9 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
 """Argument checks shared by the layers, so a bad config value fails at
 build time with its name instead of deep inside a conv."""
+from typing import Any, Mapping, Sequence
+
+import torch.nn as nn
 
 
 def check_positive_ints(owner: str, odd: bool = False, **values) -> None:
@@ -13,4 +16,37 @@ def check_positive_ints(owner: str, odd: bool = False, **values) -> None:
             raise ValueError(f'{owner}: {name} must be {kind}, got {v!r}')
 
 
-__all__ = ['check_positive_ints']
+def check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
+    """Raise ``ValueError`` naming ``value`` and the ``choices`` when it is
+    not one of them."""
+    if value not in choices:
+        raise ValueError(f'{name} must be one of {tuple(choices)}, got '
+                         f'{value!r}')
+
+
+def raise_on_shape_mismatch(module: nn.Module, state_dict: Mapping,
+                            prefix: str, hint: str) -> None:
+    """Raise ``ValueError`` when ``state_dict`` holds a tensor for one of
+    ``module``'s parameters or buffers under ``prefix`` whose shape differs.
+
+    For ``_load_from_state_dict`` overrides: mmengine loads checkpoints with
+    ``strict=False``, which turns a shape mismatch into a log line and keeps
+    the random weights.
+    """
+    own = dict(module.named_parameters())
+    own.update(module.named_buffers())
+    bad = []
+    for name, tensor in own.items():
+        saved = state_dict.get(prefix + name)
+        if saved is not None and hasattr(saved, 'shape') and \
+                tuple(saved.shape) != tuple(tensor.shape):
+            bad.append(f'{prefix}{name}: checkpoint {tuple(saved.shape)}, '
+                       f'model {tuple(tensor.shape)}')
+    if bad:
+        raise ValueError(f'{type(module).__name__} cannot load this '
+                         f'checkpoint: {hint}. Shape mismatches: ' +
+                         '; '.join(bad[:4]) +
+                         (f' (+{len(bad) - 4} more)' if len(bad) > 4 else ''))
+
+
+__all__ = ['check_positive_ints', 'check_choice', 'raise_on_shape_mismatch']

@@ -13,6 +13,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 IMPLS = ('naive', 'sdpa', 'auto')
+# 'mean_prob': paper eq. 3, the mean over queries of the softmax probabilities;
+# 'mean_logit': the official code's rule, the mean over queries of the scaled
+# logits (equal to ``mean(q) . k_j / sqrt(d)``).
+SCORES = ('mean_prob', 'mean_logit')
 
 # Selection scores are accumulated over query chunks so that the extra memory
 # is O(chunk * M) instead of O(N * M): one chunk of logits holds at most 2**22
@@ -40,20 +44,32 @@ class PSAOutput(NamedTuple):
             the Hu x Wu grid) in descending score order, shape (B, h, k')
             with ``k' = min(topk, M)``. ``None`` when ``topk == 0``.
         valid (Tensor | None): bool (B, h, k'), which selected indices passed
-            ``score > score_thr``. ``None`` when ``topk == 0``.
+            ``score > score_thr`` (all True for ``'mean_logit'`` scores).
+            ``None`` when ``topk == 0``.
+        sel_mass (Tensor | None): float32 (B, h, N), the coarse attention
+            mass ``sum_{j valid} A_ij`` of each query on the valid selected
+            keys. Only with ``selected_mass=True``.
+        sel_coarse (Tensor | None): (B, h, N, d), the part of ``coarse`` that
+            comes from those keys, ``sum_{j valid} A_ij v_j``. Only with
+            ``selected_mass=True``.
     """
     coarse: Tensor
     fine: Optional[Tensor]
     scores: Optional[Tensor]
     indices: Optional[Tensor]
     valid: Optional[Tensor]
+    sel_mass: Optional[Tensor] = None
+    sel_coarse: Optional[Tensor] = None
 
 
 def _check_inputs(q: Tensor, k: Tensor, v: Tensor, k_fine: Tensor,
                   v_fine: Tensor, fine_hw: Sequence[int],
-                  coarse_hw: Sequence[int], topk: int, impl: str) -> None:
+                  coarse_hw: Sequence[int], topk: int, impl: str,
+                  score: str) -> None:
     if impl not in IMPLS:
         raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
+    if score not in SCORES:
+        raise ValueError(f'score must be one of {SCORES}, got {score!r}')
     if isinstance(topk, bool) or not isinstance(topk, int) or topk < 0:
         raise ValueError(f'topk must be a non-negative int, got {topk!r}')
     names = ('q', 'k', 'v', 'k_fine', 'v_fine')
@@ -100,23 +116,41 @@ def _resolve_impl(impl: str) -> str:
     return 'sdpa' if impl == 'auto' else impl
 
 
-def _selection_scores_chunked(q: Tensor, k: Tensor, scale: float) -> Tensor:
-    """Eq. 3 scores without holding the N x M probability matrix.
+def _chunked_stats(q: Tensor, k: Tensor, scale: float,
+                   want_scores: bool) -> Tuple[Tensor, Optional[Tensor]]:
+    """Log-sum-exp and eq. 3 scores without holding the N x M matrix.
 
-    Returns the mean over queries of softmax(q k^T * scale), shape (B, h, M),
+    Returns ``LSE_i = logsumexp_j(q_i.k_j * scale)`` (float32, (B, h, N);
+    differentiable when q and k are) and, with ``want_scores``, the mean
+    over queries of ``softmax(q k^T * scale)`` ((B, h, M), no gradient),
     accumulated in float32 over query chunks.
     """
     B, h, N, _ = q.shape
     M = k.shape[2]
     chunk = max(1, _SCORE_CHUNK_ELEMS // max(1, B * h * M))
-    scores = q.new_zeros((B, h, M), dtype=torch.float32)
+    scores = q.new_zeros((B, h, M), dtype=torch.float32) \
+        if want_scores else None
     kt = k.transpose(-2, -1)
+    lses = []
     for start in range(0, N, chunk):
-        logits = torch.matmul(q[:, :, start:start + chunk], kt).float()
-        logits.mul_(scale)
-        scores += torch.softmax(logits, dim=-1).sum(dim=-2)
+        logits = torch.matmul(q[:, :, start:start + chunk], kt).float() * scale
+        lse = torch.logsumexp(logits, dim=-1)
+        lses.append(lse)
+        if want_scores:
+            with torch.no_grad():
+                scores += torch.exp(logits - lse.unsqueeze(-1)).sum(dim=-2)
         del logits
-    return scores.div_(N)
+    return torch.cat(lses, dim=-1), (
+        scores.div_(N) if want_scores else None)
+
+
+def _mean_logit_scores(q: Tensor, k: Tensor, scale: float) -> Tensor:
+    """Official selection rule: ``mean_i(q_i . k_j) * scale`` per head,
+    computed as ``mean(q) . k_j * scale`` (float32, (B, h, M))."""
+    with torch.no_grad():
+        q_mean = q.float().mean(dim=-2, keepdim=True)
+        return torch.matmul(q_mean, k.float().transpose(-2, -1)).squeeze(
+            -2).mul_(scale)
 
 
 def _fused_attention_lse(q: Tensor, k: Tensor, v: Tensor,
@@ -201,51 +235,70 @@ def pyramid_sparse_attention_parts(q: Tensor,
                                    coarse_hw: Sequence[int],
                                    topk: int,
                                    score_thr: float = 1e-6,
-                                   impl: str = 'auto') -> PSAOutput:
+                                   impl: str = 'auto',
+                                   score: str = 'mean_prob',
+                                   selected_mass: bool = False) -> PSAOutput:
     """Pyramid Sparse Attention returning the coarse and fine parts.
 
     See :func:`pyramid_sparse_attention` for the arguments. The selection
-    (top-k of the eq. 3 scores) carries no gradient: it only picks indices.
+    (top-k of the selection scores) carries no gradient: it only picks
+    indices.
+
+    Args:
+        selected_mass (bool): Also return ``sel_mass`` and ``sel_coarse``
+            (see :class:`PSAOutput`), which the ``'refine'`` fusion needs.
+            They cost one ``N x k`` logit pass. Defaults to False.
     """
-    _check_inputs(q, k, v, k_fine, v_fine, fine_hw, coarse_hw, topk, impl)
+    _check_inputs(q, k, v, k_fine, v_fine, fine_hw, coarse_hw, topk, impl,
+                  score)
     impl = _resolve_impl(impl)
     H, W = (int(x) for x in fine_hw)
     Wu = int(coarse_hw[1])
     d = q.shape[-1]
-    M = k.shape[2]
+    N, M = q.shape[2], k.shape[2]
     scale = 1.0 / math.sqrt(d)
+    selected_mass = selected_mass and topk > 0
+    prob_scores = topk > 0 and score == 'mean_prob'
 
-    scores = None
+    scores = attn = lse = None
     if impl == 'naive':
         attn = torch.softmax(torch.matmul(q, k.transpose(-2, -1)) * scale, -1)
         coarse = torch.matmul(attn, v)
-        if topk > 0:
+        if prob_scores:
             scores = attn.detach().float().mean(dim=-2)
-        del attn
+        if not selected_mass:
+            attn = None
     else:
-        fused = None
-        if topk > 0 and _USE_FUSED_SCORES and not (
-                torch.is_grad_enabled() and
-                any(t.requires_grad for t in (q, k, v))):
+        coarse = None
+        grad = torch.is_grad_enabled() and any(
+            t.requires_grad for t in (q, k, v))
+        if (prob_scores or selected_mass) and _USE_FUSED_SCORES and not grad:
             fused = _fused_attention_lse(q, k, v, scale)
             if fused is not None:
                 coarse, lse = fused
-                scores = _selection_scores_from_lse(q, k, lse, scale)
-                fused = None if scores is None else fused
-        if fused is None:
+                if prob_scores:
+                    scores = _selection_scores_from_lse(q, k, lse, scale)
+        if coarse is None:
             coarse = F.scaled_dot_product_attention(q, k, v)
-            if topk > 0:
-                # portable path (also used with autograd): exact scores
-                # accumulated over query chunks
-                with torch.no_grad():
-                    scores = _selection_scores_chunked(
-                        q.detach(), k.detach(), scale)
+        if (prob_scores and scores is None) or (selected_mass
+                                                and lse is None):
+            # portable path (also used with autograd): exact statistics
+            # accumulated over query chunks
+            lse_c, scores_c = _chunked_stats(q, k, scale,
+                                             prob_scores and scores is None)
+            lse = lse_c if lse is None else lse
+            scores = scores_c if scores is None else scores
 
     if topk == 0:
         return PSAOutput(coarse, None, None, None, None)
+    if score == 'mean_logit':
+        scores = _mean_logit_scores(q, k, scale)
 
     top_scores, indices = scores.topk(min(topk, M), dim=-1)
-    valid = top_scores > score_thr
+    if score == 'mean_prob':
+        valid = top_scores > score_thr
+    else:  # logits have no natural threshold; the official code uses none
+        valid = torch.ones_like(top_scores, dtype=torch.bool)
     flat, mask = _fine_token_index(indices, valid, (H, W), Wu)
 
     gather_idx = flat.unsqueeze(-1).expand(-1, -1, -1, d)
@@ -263,7 +316,24 @@ def pyramid_sparse_attention_parts(q: Tensor,
         fine = F.scaled_dot_product_attention(
             q, k_sel, v_sel, attn_mask=safe_mask.unsqueeze(-2))
     fine = fine * any_valid.unsqueeze(-1).to(fine.dtype)
-    return PSAOutput(coarse, fine, scores, indices, valid)
+
+    sel_mass = sel_coarse = None
+    if selected_mass:
+        top_idx = indices.unsqueeze(-1).expand(-1, -1, -1, d)
+        v_top = torch.gather(v, 2, top_idx)  # (B, h, k', d)
+        if attn is not None:
+            a_sel = attn.gather(-1, indices.unsqueeze(-2).expand(
+                -1, -1, N, -1)).float()
+        else:
+            k_top = torch.gather(k, 2, top_idx)
+            a_sel = torch.exp(
+                torch.matmul(q, k_top.transpose(-2, -1)).float() * scale -
+                lse.unsqueeze(-1))
+        a_sel = a_sel * valid.unsqueeze(-2)
+        sel_mass = a_sel.sum(dim=-1)
+        sel_coarse = torch.matmul(a_sel.to(v.dtype), v_top)
+    return PSAOutput(coarse, fine, scores, indices, valid, sel_mass,
+                     sel_coarse)
 
 
 def pyramid_sparse_attention(q: Tensor,
@@ -275,7 +345,8 @@ def pyramid_sparse_attention(q: Tensor,
                              coarse_hw: Sequence[int],
                              topk: int,
                              score_thr: float = 1e-6,
-                             impl: str = 'auto') -> Tensor:
+                             impl: str = 'auto',
+                             score: str = 'mean_prob') -> Tensor:
     """Pyramid Sparse Attention: coarse cross-attention plus sparse fine
     attention over the 2x2 patches under the top-k coarse keys.
 
@@ -284,7 +355,11 @@ def pyramid_sparse_attention(q: Tensor,
     * coarse: ``O_coarse = A v`` (eq. 2);
     * selection: ``s = mean over the N queries of A`` (eq. 3, per sample and
       head), the top-``topk`` coarse indices with ``s > score_thr`` (fewer
-      when fewer pass; none -> ``O_fine = 0``);
+      when fewer pass; none -> ``O_fine = 0``); or, with
+      ``score='mean_logit'``, the official code's ``s_j = mean_i(q_i.k_j) /
+      sqrt(d)`` with no threshold. Selection is deterministic: the official
+      code adds Gumbel noise to its scores on every forward, inference
+      included, which makes its fine attention random; we never do;
     * fine: ``O_fine = softmax(q k_sel^T / sqrt(d)) v_sel`` over the (up to)
       ``4 * topk`` fine tokens of the selected 2x2 patches (eq. 4-5).
 
@@ -310,10 +385,13 @@ def pyramid_sparse_attention(q: Tensor,
             scores accumulated over query chunks so memory stays
             O(chunk * M)) or ``'auto'`` (the fastest correct choice for the
             device). Defaults to ``'auto'``.
+        score (str): Selection score, ``'mean_prob'`` (paper eq. 3) or
+            ``'mean_logit'`` (official code). Defaults to 'mean_prob'.
 
     Returns:
         Tensor: Shape (B, h, N, d).
     """
     out = pyramid_sparse_attention_parts(q, k, v, k_fine, v_fine, fine_hw,
-                                         coarse_hw, topk, score_thr, impl)
+                                         coarse_hw, topk, score_thr, impl,
+                                         score)
     return out.coarse if out.fine is None else out.coarse + out.fine

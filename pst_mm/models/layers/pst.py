@@ -10,12 +10,26 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from mmcv.cnn import ConvModule
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, ModuleList
 from torch import Tensor
 
-from .psa_kernel import IMPLS, pyramid_sparse_attention_parts
+from .checks import check_choice, raise_on_shape_mismatch
+from .psa_kernel import IMPLS, SCORES, pyramid_sparse_attention_parts
 
 ATTN_TYPES = ('softmax', 'linear', 'linear_relu')
+# How the coarse output O_c and the fine output O_f of each query combine
+# when fine attention runs (see PyramidSparseAttention):
+#   'sum'    O_c + O_f (paper eq. 6);
+#   'gate'   g * O_f + (1 - g) * O_c, g = sigmoid(Conv1d(cat[O_c, O_f]))
+#            per head, one Conv1d shared by the heads (official code);
+#   'mean'   (O_c + O_f) / 2;
+#   'refine' O_c - sum_{j sel} A_ij v_j + (sum_{j sel} A_ij) O_f: the
+#            attention mass a query gave the selected coarse keys is spent
+#            on their fine children instead (ours).
+FUSIONS = ('sum', 'gate', 'mean', 'refine')
+CONCAT_INPUTS = ('embed', 'raw')
+CPE_UPSAMPLES = ('bilinear', 'nearest')
+WEIGHT_INITS = ('trunc_normal', 'kaiming')
 
 # Width presets: C' scales 1:2:4 for N/S/M, capped at 2048 (paper Sec. 3.1).
 PST_WIDTH_FACTORS = {'n': 1, 's': 2, 'm': 4}
@@ -76,18 +90,40 @@ class PyramidSparseAttention(BaseModule):
     sparse fine attention, so a model trained coarse-only can switch fine
     attention on at inference without retraining.
 
+    The defaults follow the authors' code where the paper is silent or
+    differs from it (``../design/PST_OFFICIAL_CODE.md`` in the project's
+    shared notes): bilinear CPE upsampling, trunc-normal initialisation (set
+    by :class:`PSABlock`). Selection follows the paper (eq. 3 scores,
+    threshold) and never adds noise: the official code adds Gumbel noise to
+    its selection scores on every forward, inference included, so its fine
+    attention is random at test time.
+
     Args:
         embed_dims (int): Channels C' of X and U.
         num_heads (int, optional): Attention heads; ``None`` means
             ``embed_dims // 32`` (the paper). Defaults to None.
         topk (int): Coarse keys whose 2x2 fine patches are attended at
             inference. 0 = coarse only. Defaults to 8.
-        score_thr (float): Selection threshold on eq. 3 scores.
-            Defaults to 1e-6.
+        score_thr (float): Selection threshold on eq. 3 scores (unused by
+            ``score='mean_logit'``). Defaults to 1e-6.
+        score (str): Selection score: ``'mean_prob'`` (paper eq. 3, the mean
+            over queries of the softmax probabilities) or ``'mean_logit'``
+            (official code, the mean over queries of the scaled logits).
+            Defaults to 'mean_prob'.
+        fusion (str): How the coarse and fine outputs combine when fine
+            attention runs: ``'sum'`` (paper eq. 6), ``'gate'`` (official
+            code: ``g * fine + (1 - g) * coarse`` with ``g`` from one
+            ``Conv1d(2 * head_dim, head_dim, 1)`` shared by all heads;
+            Table 4c's self-gating), ``'mean'`` or ``'refine'`` (ours: each
+            query's coarse attention mass on the selected keys goes to their
+            fine children, so the output keeps the scale the model was
+            trained on). See ``FUSIONS``. Defaults to 'refine'.
+        cpe_upsample (str): How the CPE of the coarse V reaches H x W:
+            ``'bilinear'`` (official code, ``align_corners=False``) or
+            ``'nearest'`` (each coarse position onto its 2x2 patch).
+            Defaults to 'bilinear'.
         fine_in_training (bool): Also run the fine branch in training mode.
             The paper trains coarse-only. Defaults to False.
-        gate (bool): Self-gating fusion of coarse and fine outputs
-            (eq. 7-8, Table 4c). Defaults to False.
         share_kv (bool): Share the K/V projection between coarse and fine
             attention (Table 4e). False adds a separate fine K/V conv.
             Defaults to True.
@@ -109,8 +145,10 @@ class PyramidSparseAttention(BaseModule):
                  num_heads: Optional[int] = None,
                  topk: int = 8,
                  score_thr: float = 1e-6,
+                 score: str = 'mean_prob',
+                 fusion: str = 'refine',
+                 cpe_upsample: str = 'bilinear',
                  fine_in_training: bool = False,
-                 gate: bool = False,
                  share_kv: bool = True,
                  attn: str = 'softmax',
                  impl: str = 'auto',
@@ -123,15 +161,18 @@ class PyramidSparseAttention(BaseModule):
         if embed_dims <= 0 or num_heads <= 0 or embed_dims % num_heads:
             raise ValueError(f'embed_dims ({embed_dims}) must be a positive '
                              f'multiple of num_heads ({num_heads})')
-        if attn not in ATTN_TYPES:
-            raise ValueError(
-                f'attn must be one of {ATTN_TYPES}, got {attn!r}')
-        if impl not in IMPLS:
-            raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
+        check_choice('attn', attn, ATTN_TYPES)
+        check_choice('impl', impl, IMPLS)
+        check_choice('score', score, SCORES)
+        check_choice('fusion', fusion, FUSIONS)
+        check_choice('cpe_upsample', cpe_upsample, CPE_UPSAMPLES)
         self.embed_dims = embed_dims
         self.num_heads = num_heads
         self.attn = attn
         self.score_thr = score_thr
+        self.score = score
+        self.fusion = fusion
+        self.cpe_upsample = cpe_upsample
         self.fine_in_training = fine_in_training
         self.impl = impl
         self.topk = topk  # validated by the property setter
@@ -149,8 +190,11 @@ class PyramidSparseAttention(BaseModule):
             groups=embed_dims,
             **conv)
         self.proj = ConvModule(embed_dims, embed_dims, 1, **conv)
-        # eq. 7: a kernel-1 Conv1d over the concatenated outputs is a 1x1 conv.
-        self.gate = nn.Conv2d(2 * embed_dims, embed_dims, 1) if gate else None
+        head_dim = embed_dims // num_heads
+        # The official gate: per token and head, cat[O_c, O_f] (2 * hd) ->
+        # hd gate logits, weights shared by all heads.
+        self.gate = nn.Conv1d(2 * head_dim, head_dim, 1) \
+            if fusion == 'gate' else None
 
     @property
     def topk(self) -> int:
@@ -217,7 +261,8 @@ class PyramidSparseAttention(BaseModule):
             k_fine, v_fine = q, q
         parts = pyramid_sparse_attention_parts(
             q, k, v, k_fine, v_fine, tuple(x.shape[-2:]),
-            tuple(upper.shape[-2:]), topk, self.score_thr, self.impl)
+            tuple(upper.shape[-2:]), topk, self.score_thr, self.impl,
+            self.score, selected_mass=self.fusion == 'refine')
         return parts, parts.coarse, v_map
 
     @torch.no_grad()
@@ -251,23 +296,47 @@ class PyramidSparseAttention(BaseModule):
         """
         self._check(x, upper)
         H, W = x.shape[-2:]
-        topk = self.active_topk()
-        parts, out, v_map = self._attend(x, upper, topk)
-        fine = None if parts is None else parts.fine
-
+        parts, out, v_map = self._attend(x, upper, self.active_topk())
+        if parts is not None and parts.fine is not None:
+            out = self.fuse(parts)
         out = _from_heads(out, (H, W))
-        if self.gate is not None:
-            fine = _from_heads(fine, (H, W)) if fine is not None \
-                else torch.zeros_like(out)
-            g = torch.sigmoid(self.gate(torch.cat([out, fine], dim=1)))
-            out = g * fine + (1 - g) * out  # eq. 8
-        elif fine is not None:
-            out = out + _from_heads(fine, (H, W))
-        # CPE (eq. 6): depthwise conv on the coarse V, each coarse position
-        # copied onto exactly the fine 2x2 patch it covers.
+        # CPE (eq. 6): depthwise conv on the coarse V, brought to H x W.
         pe = self.pe(v_map)
-        pe = pe.repeat_interleave(2, dim=-2).repeat_interleave(2, dim=-1)
-        return self.proj(out + pe[..., :H, :W])
+        if self.cpe_upsample == 'bilinear':
+            pe = F.interpolate(
+                pe, size=(H, W), mode='bilinear', align_corners=False)
+        else:  # each coarse position onto exactly the 2x2 patch it covers
+            pe = pe.repeat_interleave(2, dim=-2).repeat_interleave(
+                2, dim=-1)[..., :H, :W]
+        return self.proj(out + pe)
+
+    def fuse(self, parts) -> Tensor:
+        """Combine the kernel's coarse and fine outputs by ``self.fusion``.
+
+        Args:
+            parts (PSAOutput): Kernel output with ``fine`` set.
+
+        Returns:
+            Tensor: (B, h, N, d).
+        """
+        coarse, fine = parts.coarse, parts.fine
+        if self.fusion == 'sum':
+            return coarse + fine
+        if self.fusion == 'refine':
+            return coarse - parts.sel_coarse + parts.sel_mass.unsqueeze(
+                -1).to(fine.dtype) * fine
+        # 'gate' and 'mean' mix the two; slices where no fine token was
+        # admissible (fine == 0) keep the coarse output.
+        has_fine = parts.valid.any(dim=-1)[..., None, None]
+        if self.fusion == 'mean':
+            mixed = 0.5 * (coarse + fine)
+        else:
+            w = self.gate.weight.squeeze(-1)  # Conv1d k=1 == linear per token
+            g = torch.sigmoid(
+                F.linear(torch.cat([coarse, fine], dim=-1), w,
+                         self.gate.bias))
+            mixed = g * fine + (1 - g) * coarse
+        return torch.where(has_fine, mixed, coarse)
 
 
 class PSABlock(BaseModule):
@@ -281,6 +350,13 @@ class PSABlock(BaseModule):
         mlp_ratio (float): Hidden width of the MLP over C'. Defaults to 2.0.
         act_cfg (dict): Activation inside the MLP. Defaults to SiLU.
         norm_cfg (dict): Norm layer. Defaults to BN.
+        weight_init (str): ``'trunc_normal'`` (official code: every conv of
+            the attention and the MLP from ``trunc_normal_(std=0.02)`` with
+            PyTorch's default bounds of +-2, in effect a plain normal; biases
+            zero) or ``'kaiming'`` (mmcv's
+            ``ConvModule`` default). Re-applied by :meth:`init_weights`, so
+            it also holds after an enclosing module's ``init_cfg``.
+            Defaults to 'trunc_normal'.
         init_cfg (dict | list[dict], optional): Initialization config.
             Defaults to None.
         **attn_kwargs: Passed to :class:`PyramidSparseAttention`.
@@ -291,9 +367,12 @@ class PSABlock(BaseModule):
                  mlp_ratio: float = 2.0,
                  act_cfg: dict = dict(type='SiLU'),
                  norm_cfg: dict = dict(type='BN'),
+                 weight_init: str = 'trunc_normal',
                  init_cfg=None,
                  **attn_kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
+        check_choice('weight_init', weight_init, WEIGHT_INITS)
+        self.weight_init = weight_init
         self.attn = PyramidSparseAttention(
             embed_dims, norm_cfg=norm_cfg, **attn_kwargs)
         hidden = int(embed_dims * mlp_ratio)
@@ -302,6 +381,24 @@ class PSABlock(BaseModule):
                 embed_dims, hidden, 1, norm_cfg=norm_cfg, act_cfg=act_cfg),
             ConvModule(
                 hidden, embed_dims, 1, norm_cfg=norm_cfg, act_cfg=None))
+        self._init_convs()
+
+    def _init_convs(self) -> None:
+        if self.weight_init != 'trunc_normal':
+            return
+        for m in self.modules():
+            # Conv2d only, as the official blocks: the gate Conv1d keeps
+            # PyTorch's default initialisation.
+            if isinstance(m, nn.Conv2d):
+                nn.init.trunc_normal_(m.weight, std=0.02)
+                if m.bias is not None:
+                    nn.init.zeros_(m.bias)
+
+    def init_weights(self) -> None:
+        """Run the children's (and ``init_cfg``'s) initialisation, then the
+        block's own, which an enclosing neck's ``init_cfg`` must not undo."""
+        super().init_weights()
+        self._init_convs()
 
     def forward(self, x: Tensor, upper: Tensor) -> Tensor:
         x = x + self.attn(x, upper)
@@ -316,35 +413,52 @@ class PyramidSparseTransformer(BaseModule):
         x (C, H, W) ──1x1──> y0 (C') ─PSA block─> y1 ─ ... ─> yn
                                            ^            ^
         upper (C_up, H/2, W/2) ──1x1──> u (C') ──── K/V of every block
-        out = 1x1( concat[x, y1, ..., yn] ) -> (out_channels, H, W)
+        out = 1x1( concat[y0, y1, ..., yn] ) -> (out_channels, H, W)
 
     Each block's query is the previous block's output while K/V stay the
-    upper feature (Table 4b).
+    upper feature (Table 4b). The output conv reads ``concat[y0 = in_conv(x),
+    y1, ..., yn]`` as the authors' code does (``concat_input='embed'``); the
+    paper's parameter formula implies ``concat[x, y1, ..., yn]``
+    (``concat_input='raw'``). The token width defaults to the official
+    ``C' = int(out_channels * expand_ratio)``.
 
     Args:
         in_channels (int): Channels C of the fine input X.
         upper_channels (int): Channels C_up of the coarse input U.
         out_channels (int): Output channels.
-        embed_channels (int): Token width C'.
+        embed_channels (int, optional): Token width C'; None means
+            ``int(out_channels * expand_ratio)``. Defaults to None.
+        expand_ratio (float): C' over ``out_channels`` when
+            ``embed_channels`` is None (official ``e``). Defaults to 0.5.
         num_blocks (int): Stacked PSA blocks. Defaults to 1.
         mlp_ratio (float): MLP ratio of each block. Defaults to 2.0.
-        norm_cfg (dict): Norm layer. Defaults to BN.
+        concat_input (str): What the output conv reads besides the blocks'
+            outputs: ``'embed'`` (``in_conv(x)``, official) or ``'raw'``
+            (``x``, paper). Defaults to 'embed'.
+        weight_init (str): Initialisation of the blocks' convs, see
+            :class:`PSABlock`. Defaults to 'trunc_normal'.
+        norm_cfg (dict): Norm layer (the official detectors use
+            ``dict(type='BN', eps=1e-3, momentum=0.03)``). Defaults to BN.
         act_cfg (dict): Activation of the input/output convs and MLPs.
             Defaults to SiLU.
         init_cfg (dict | list[dict], optional): Initialization config.
             Defaults to None.
         **attn_kwargs: Passed to every :class:`PyramidSparseAttention`
-            (``num_heads``, ``topk``, ``score_thr``, ``fine_in_training``,
-            ``gate``, ``share_kv``, ``attn``, ``impl``).
+            (``num_heads``, ``topk``, ``score_thr``, ``score``, ``fusion``,
+            ``cpe_upsample``, ``fine_in_training``, ``share_kv``, ``attn``,
+            ``impl``).
     """
 
     def __init__(self,
                  in_channels: int,
                  upper_channels: int,
                  out_channels: int,
-                 embed_channels: int,
+                 embed_channels: Optional[int] = None,
+                 expand_ratio: float = 0.5,
                  num_blocks: int = 1,
                  mlp_ratio: float = 2.0,
+                 concat_input: str = 'embed',
+                 weight_init: str = 'trunc_normal',
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='SiLU'),
                  init_cfg=None,
@@ -352,6 +466,13 @@ class PyramidSparseTransformer(BaseModule):
         super().__init__(init_cfg=init_cfg)
         if num_blocks < 1:
             raise ValueError(f'num_blocks must be >= 1, got {num_blocks}')
+        check_choice('concat_input', concat_input, CONCAT_INPUTS)
+        if embed_channels is None:
+            if not isinstance(expand_ratio, (int, float)) or \
+                    expand_ratio <= 0:
+                raise ValueError(f'expand_ratio must be > 0, got '
+                                 f'{expand_ratio!r}')
+            embed_channels = int(out_channels * expand_ratio)
         for name, val in (('in_channels', in_channels),
                           ('upper_channels', upper_channels),
                           ('out_channels', out_channels),
@@ -360,23 +481,41 @@ class PyramidSparseTransformer(BaseModule):
                 raise ValueError(f'{name} must be a positive int, got {val!r}')
         self.in_channels = in_channels
         self.upper_channels = upper_channels
+        self.out_channels = out_channels
+        self.embed_channels = embed_channels
+        self.concat_input = concat_input
         conv = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.in_conv = ConvModule(in_channels, embed_channels, 1, **conv)
         self.upper_conv = ConvModule(upper_channels, embed_channels, 1,
                                      **conv)
-        self.blocks = nn.ModuleList(
+        # mmengine's ModuleList passes init_weights on to the blocks, whose
+        # trunc-normal init must run after an enclosing init_cfg.
+        self.blocks = ModuleList(
             PSABlock(
                 embed_channels,
                 mlp_ratio=mlp_ratio,
                 act_cfg=act_cfg,
                 norm_cfg=norm_cfg,
+                weight_init=weight_init,
                 **attn_kwargs) for _ in range(num_blocks))
-        self.out_conv = ConvModule(in_channels + num_blocks * embed_channels,
+        first = embed_channels if concat_input == 'embed' else in_channels
+        self.out_conv = ConvModule(first + num_blocks * embed_channels,
                                    out_channels, 1, **conv)
 
     def attentions(self) -> Iterator[PyramidSparseAttention]:
         for block in self.blocks:
             yield block.attn
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        # mmengine loads checkpoints with strict=False, which only warns on
+        # a shape mismatch and keeps random weights: a checkpoint of another
+        # PST layout must fail here instead.
+        raise_on_shape_mismatch(
+            self, state_dict, prefix,
+            'the checkpoint was trained with another PST layout (token width '
+            'embed_channels/expand_ratio, concat_input, num_blocks, '
+            'num_heads or share_kv)')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, x: Tensor, upper: Tensor) -> Tensor:
         """
@@ -401,7 +540,7 @@ class PyramidSparseTransformer(BaseModule):
                              f'{upper.shape[0]}')
         u = self.upper_conv(upper)
         y = self.in_conv(x)
-        outs: List[Tensor] = [x]
+        outs: List[Tensor] = [y if self.concat_input == 'embed' else x]
         for block in self.blocks:
             y = block(y, u)
             outs.append(y)

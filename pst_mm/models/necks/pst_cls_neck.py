@@ -9,39 +9,56 @@ from mmpretrain.registry import MODELS
 from torch import Tensor
 
 from ..layers import PyramidSparseTransformer
+from ..layers.checks import raise_on_shape_mismatch
 
 
 @MODELS.register_module()
 class PSTClsNeck(BaseModule):
-    """PST-CLS neck (PST paper, Sec. 3.3, Fig. 3b).
+    """PST-CLS neck (PST paper, Sec. 3.3, Fig. 3b), wired as the authors'
+    classification models (``r{18,50,101}-cls-pst.yaml``).
 
-    Fuses the two last backbone levels with one Pyramid Sparse Transformer
-    (queries from C4, keys/values from C5), brings the result to C5's
-    resolution, concatenates it with C5, fuses with a 1x1 conv and
-    global-average-pools::
+    One Pyramid Sparse Transformer fuses the two last backbone levels
+    (queries from C4, keys/values from C5); its output is concatenated with
+    C4, brought to C5's resolution by a 3x3 stride-2 conv, concatenated with
+    C5 and fused by a 1x1 conv::
 
-        C4 (C4ch, H, W) ──┐
-                          PST(upper=C5) ─> (C', H, W) ─3x3 s2─> (C', H/2, W/2)
-        C5 (C5ch, H/2, W/2) ─────────────────────────────┬──> cat
-                                                          └─ 1x1 ─> GAP
-        -> ((B, out_channels), )
+        C4 (C4ch, H, W) ──┬─> PST(upper=C5) ─> (channels, H, W) ─┐
+                          └──────────────────────────────────────> cat
+                                 ─3x3 s2─> (channels, H/2, W/2) ─┐
+        C5 (C5ch, H/2, W/2) ────────────────────────────────────> cat
+                                 ─1x1─> (out_channels, H/2, W/2) [─> GAP]
 
-    The output is a 1-tuple so ``LinearClsHead`` (which reads
-    ``feats[-1]``) works unchanged.
+    With ``global_pool=True`` the output is ``((B, out_channels), )`` for
+    mmpretrain's ``LinearClsHead``; with ``global_pool=False`` it is the map,
+    for a head that convolves before pooling (the paper's models use
+    :class:`ConvPoolClsHead`, the official ``Classify``).
 
     Args:
         in_channels (Sequence[int]): Channels of C4 and C5.
-        embed_channels (int): PST token width C' (paper appendix Table 5:
-            256 for ResNet-18, 1024 for ResNet-50/101).
-        out_channels (int, optional): Output channels; None keeps C5's, so
-            the baseline head fits unchanged. Defaults to None.
+        channels (int): Output width of the PST and of the 3x3 conv: 256 for
+            the paper's N models, 512 for S (official yamls; the token width
+            is ``channels * expand_ratio`` = 128 / 256). Defaults to 256.
+        out_channels (int, optional): Width of the final 1x1 conv; None means
+            ``channels`` (the paper's models). Defaults to None.
+        embed_channels (int, optional): PST token width C'; None means
+            ``int(channels * expand_ratio)``. Defaults to None.
+        expand_ratio (float): C' over ``channels``. Defaults to 0.5.
+        concat_c4 (bool): Concatenate C4 with the PST output before the 3x3
+            conv, as the official models do. Defaults to True.
+        global_pool (bool): Global-average-pool the output. Defaults to True.
         num_blocks (int): PSA blocks in the PST. Defaults to 1.
         mlp_ratio (float): MLP ratio of the PSA blocks. Defaults to 2.0.
         topk (int): Fine-attention top-k at inference; switch at test time
             with ``--cfg-options model.neck.topk=K``. Defaults to 8.
         score_thr (float): Selection threshold. Defaults to 1e-6.
+        score (str): ``'mean_prob'`` or ``'mean_logit'``.
+            Defaults to 'mean_prob'.
+        fusion (str): ``'sum'``, ``'gate'``, ``'mean'`` or ``'refine'``.
+            Defaults to 'refine'.
+        cpe_upsample (str): ``'bilinear'`` or ``'nearest'``.
+            Defaults to 'bilinear'.
+        concat_input (str): ``'embed'`` or ``'raw'``. Defaults to 'embed'.
         fine_in_training (bool): Fine branch in training. Defaults to False.
-        gate (bool): Self-gating (eq. 7-8). Defaults to False.
         share_kv (bool): Shared coarse/fine K/V. Defaults to True.
         attn (str): ``'softmax'``, ``'linear'`` or ``'linear_relu'``.
             Defaults to 'softmax'.
@@ -54,7 +71,7 @@ class PSTClsNeck(BaseModule):
 
     Example:
         >>> import torch
-        >>> neck = PSTClsNeck((256, 512), embed_channels=64)
+        >>> neck = PSTClsNeck((256, 512), channels=64, out_channels=512)
         >>> c4, c5 = torch.rand(2, 256, 14, 14), torch.rand(2, 512, 7, 7)
         >>> [tuple(o.shape) for o in neck((c4, c5))]
         [(2, 512)]
@@ -62,14 +79,21 @@ class PSTClsNeck(BaseModule):
 
     def __init__(self,
                  in_channels: Sequence[int],
-                 embed_channels: int,
+                 channels: int = 256,
                  out_channels: Optional[int] = None,
+                 embed_channels: Optional[int] = None,
+                 expand_ratio: float = 0.5,
+                 concat_c4: bool = True,
+                 global_pool: bool = True,
                  num_blocks: int = 1,
                  mlp_ratio: float = 2.0,
                  topk: int = 8,
                  score_thr: float = 1e-6,
+                 score: str = 'mean_prob',
+                 fusion: str = 'refine',
+                 cpe_upsample: str = 'bilinear',
+                 concat_input: str = 'embed',
                  fine_in_training: bool = False,
-                 gate: bool = False,
                  share_kv: bool = True,
                  attn: str = 'softmax',
                  impl: str = 'auto',
@@ -84,32 +108,55 @@ class PSTClsNeck(BaseModule):
             raise ValueError(
                 f'PSTClsNeck takes two levels (C4, C5): in_channels must be '
                 f'two positive ints, got {in_channels}')
+        out_channels = channels if out_channels is None else out_channels
+        for name, val in (('channels', channels),
+                          ('out_channels', out_channels)):
+            if not isinstance(val, int) or val <= 0:
+                raise ValueError(f'{name} must be a positive int, got {val!r}')
         c4, c5 = in_channels
-        out_channels = c5 if out_channels is None else out_channels
         self.in_channels = in_channels
+        self.channels = channels
         self.out_channels = out_channels
+        self.concat_c4 = concat_c4
+        self.global_pool = global_pool
         conv = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.pst = PyramidSparseTransformer(
             c4,
             c5,
+            channels,
             embed_channels,
-            embed_channels,
+            expand_ratio=expand_ratio,
             num_blocks=num_blocks,
             mlp_ratio=mlp_ratio,
+            concat_input=concat_input,
             norm_cfg=norm_cfg,
             act_cfg=act_cfg,
             num_heads=num_heads,
             topk=topk,
             score_thr=score_thr,
+            score=score,
+            fusion=fusion,
+            cpe_upsample=cpe_upsample,
             fine_in_training=fine_in_training,
-            gate=gate,
             share_kv=share_kv,
             attn=attn,
             impl=impl)
         self.downsample = ConvModule(
-            embed_channels, embed_channels, 3, stride=2, padding=1, **conv)
-        self.fuse = ConvModule(embed_channels + c5, out_channels, 1, **conv)
-        self.gap = nn.AdaptiveAvgPool2d(1)
+            channels + (c4 if concat_c4 else 0),
+            channels,
+            3,
+            stride=2,
+            padding=1,
+            **conv)
+        self.fuse = ConvModule(channels + c5, out_channels, 1, **conv)
+        self.gap = nn.AdaptiveAvgPool2d(1) if global_pool else None
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        raise_on_shape_mismatch(
+            self, state_dict, prefix,
+            'the checkpoint was trained with another PST-CLS layout '
+            '(channels, out_channels, concat_c4 or the PST options)')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     def forward(self, inputs: Tuple[Tensor]) -> Tuple[Tensor]:
         """
@@ -118,7 +165,8 @@ class PSTClsNeck(BaseModule):
                 last two entries.
 
         Returns:
-            tuple[Tensor]: ``((B, out_channels), )``.
+            tuple[Tensor]: ``((B, out_channels), )``, or
+            ``((B, out_channels, H/2, W/2), )`` without global pooling.
         """
         if not isinstance(inputs, (tuple, list)) or len(inputs) < 2:
             raise ValueError(
@@ -131,6 +179,10 @@ class PSTClsNeck(BaseModule):
                 raise ValueError(f'{name} has shape {tuple(x.shape)}, expected '
                                  f'(B, {c}, H, W) from in_channels='
                                  f'{self.in_channels}')
-        fused = self.downsample(self.pst(c4, c5))
-        out = self.fuse(torch.cat([fused, c5], dim=1))
+        x = self.pst(c4, c5)
+        if self.concat_c4:
+            x = torch.cat([x, c4], dim=1)
+        out = self.fuse(torch.cat([self.downsample(x), c5], dim=1))
+        if self.gap is None:
+            return (out, )
         return (self.gap(out).flatten(1), )

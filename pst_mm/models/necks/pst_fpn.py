@@ -9,7 +9,7 @@ from mmcv.cnn import ConvModule
 from mmdet.models.layers import CSPLayer
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
-from mmengine.model import BaseModule
+from mmengine.model import BaseModule, ModuleList
 from torch import Tensor
 
 from ..layers import PyramidSparseTransformer, pst_embed_channels
@@ -72,7 +72,15 @@ class PSTFPN(BaseModule):
         score_thr (float): Selection threshold. Defaults to 1e-6.
         fine_in_training (bool): Run the fine branch while training.
             Defaults to False.
-        gate (bool): Self-gating (eq. 7-8). Defaults to False.
+        score (str): Selection score, ``'mean_prob'`` (eq. 3) or
+            ``'mean_logit'`` (official code). Defaults to 'mean_prob'.
+        fusion (str): Coarse/fine combination, ``'sum'`` (eq. 6),
+            ``'gate'`` (official), ``'mean'`` or ``'refine'``; see
+            :class:`PyramidSparseAttention`. Defaults to 'refine'.
+        cpe_upsample (str): ``'bilinear'`` (official) or ``'nearest'``.
+            Defaults to 'bilinear'.
+        concat_input (str): ``'embed'`` (official) or ``'raw'`` (paper),
+            see :class:`PyramidSparseTransformer`. Defaults to 'embed'.
         share_kv (bool): Share coarse/fine K/V projections. Defaults to True.
         attn (str): ``'softmax'``, ``'linear'`` or ``'linear_relu'``.
             Defaults to 'softmax'.
@@ -115,7 +123,10 @@ class PSTFPN(BaseModule):
         topk: int = 8,
         score_thr: float = 1e-6,
         fine_in_training: bool = False,
-        gate: bool = False,
+        score: str = 'mean_prob',
+        fusion: str = 'refine',
+        cpe_upsample: str = 'bilinear',
+        concat_input: str = 'embed',
         share_kv: bool = True,
         attn: str = 'softmax',
         impl: str = 'auto',
@@ -165,7 +176,9 @@ class PSTFPN(BaseModule):
         self.lateral_convs = nn.ModuleList(
             ConvModule(c, out_channels, 1, **conv) for c in feats)
         # top_down_pst[i] fuses level i (0 = P3) with level i + 1 as upper.
-        self.top_down_pst = nn.ModuleList(
+        # mmengine's ModuleList: init_weights reaches the PSTs' blocks, whose
+        # trunc-normal init must win over this neck's Kaiming init_cfg.
+        self.top_down_pst = ModuleList(
             PyramidSparseTransformer(
                 2 * out_channels,
                 out_channels,
@@ -173,13 +186,16 @@ class PSTFPN(BaseModule):
                 embed_channels[i],
                 num_blocks=num_blocks,
                 mlp_ratio=mlp_ratio,
+                concat_input=concat_input,
                 norm_cfg=norm_cfg,
                 act_cfg=act_cfg,
                 num_heads=num_heads,
                 topk=topk,
                 score_thr=score_thr,
+                score=score,
+                fusion=fusion,
+                cpe_upsample=cpe_upsample,
                 fine_in_training=fine_in_training,
-                gate=gate,
                 share_kv=share_kv,
                 attn=attn,
                 impl=impl) for i in range(2))

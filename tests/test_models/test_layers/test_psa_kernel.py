@@ -134,9 +134,13 @@ def test_fused_lse_scores_are_exact():
                  atol=1e-5)
     scores = psa._selection_scores_from_lse(q, k, res[1], scale)
     assert_close(scores.double(), attn.mean(-2), rtol=1e-5, atol=1e-7)
-    # The portable chunked route gives the same scores.
-    assert_close(psa._selection_scores_chunked(q, k, scale), scores,
-                 rtol=1e-5, atol=1e-7)
+    # The portable chunked route gives the same scores and LSE.
+    lse, chunked = psa._chunked_stats(q, k, scale, True)
+    assert_close(chunked, scores, rtol=1e-5, atol=1e-7)
+    assert_close(lse, res[1], rtol=1e-5, atol=1e-5)
+    assert_close(lse.double(), torch.logsumexp(
+        q.double() @ k.double().transpose(-2, -1) * scale, -1), rtol=1e-5,
+        atol=1e-5)
 
 
 def test_fused_route_falls_back_when_unavailable(monkeypatch):
@@ -247,3 +251,74 @@ def test_cuda_matches_dense_reference(impl):
         ref = dense_reference(**inputs, topk=topk)
         # TF32/flash kernels: looser than the CPU comparison.
         assert_close(out.double().cpu(), ref, rtol=2e-3, atol=2e-3)
+
+
+def test_mean_logit_selects_top_of_mean_query_logits():
+    inputs = make_inputs(B=2, h=3, H=9, W=7, scale=2.0)
+    q, k = inputs['q'], inputs['k']
+    parts = pyramid_sparse_attention_parts(
+        **inputs, topk=5, score='mean_logit', impl='sdpa')
+    for b in range(2):
+        for j in range(3):
+            logits = q[b, j].double() @ k[b, j].double().T / math.sqrt(8)
+            expected = (q[b, j].double().mean(0) @ k[b, j].double().T
+                        ) / math.sqrt(8)
+            assert_close(parts.scores[b, j].double(), logits.mean(0),
+                         rtol=1e-5, atol=1e-5)
+            assert_close(parts.scores[b, j].double(), expected, rtol=1e-5,
+                         atol=1e-5)
+            assert torch.equal(parts.indices[b, j], expected.topk(5).indices)
+    # Logits may be negative: no threshold applies to them.
+    assert parts.valid.all()
+    naive = pyramid_sparse_attention_parts(
+        **inputs, topk=5, score='mean_logit', impl='naive')
+    assert torch.equal(naive.indices, parts.indices)
+    assert_close(naive.fine, parts.fine, rtol=1e-5, atol=1e-6)
+
+
+def _dense_selected_mass(q, k, v, indices, valid):
+    """sum_{j in sel, valid} A_ij and sum A_ij v_j by explicit loops."""
+    q, k, v = q.double(), k.double(), v.double()
+    B, h, N, d = q.shape
+    mass = torch.zeros(B, h, N, dtype=torch.float64)
+    part = torch.zeros(B, h, N, d, dtype=torch.float64)
+    for b in range(B):
+        for j in range(h):
+            attn = torch.softmax(q[b, j] @ k[b, j].T / math.sqrt(d), -1)
+            for t, i in enumerate(indices[b, j].tolist()):
+                if valid[b, j, t]:
+                    mass[b, j] += attn[:, i]
+                    part[b, j] += attn[:, i, None] * v[b, j, i]
+    return mass, part
+
+
+@pytest.mark.parametrize('impl', ['naive', 'sdpa'])
+@pytest.mark.parametrize('score', ['mean_prob', 'mean_logit'])
+def test_selected_mass_matches_dense(impl, score, score_path):
+    inputs = make_inputs(B=2, h=2, H=7, W=9, scale=2.0)
+    parts = pyramid_sparse_attention_parts(
+        **inputs, topk=6, impl=impl, score=score, selected_mass=True,
+        score_thr=0.02)
+    mass, part = _dense_selected_mass(inputs['q'], inputs['k'], inputs['v'],
+                                      parts.indices, parts.valid)
+    assert_close(parts.sel_mass.double(), mass, rtol=1e-5, atol=1e-6)
+    assert_close(parts.sel_coarse.double(), part, rtol=1e-5, atol=1e-6)
+    assert (parts.sel_mass >= 0).all() and (parts.sel_mass <= 1 + 1e-6).all()
+    # Not requested: not computed.
+    plain = pyramid_sparse_attention_parts(**inputs, topk=6, impl=impl)
+    assert plain.sel_mass is None and plain.sel_coarse is None
+
+
+def test_selected_mass_is_differentiable_in_training():
+    inputs = make_inputs(B=1, h=2, H=6, W=6)
+    q = inputs['q'].requires_grad_()
+    k = inputs['k'].requires_grad_()
+    parts = pyramid_sparse_attention_parts(
+        **dict(inputs, q=q, k=k), topk=3, impl='sdpa', selected_mass=True)
+    (parts.sel_coarse.sum() + parts.sel_mass.sum()).backward()
+    assert q.grad.abs().sum() > 0 and k.grad.abs().sum() > 0
+
+
+def test_unknown_score_raises():
+    with pytest.raises(ValueError, match=r"score must be one of .*'nope'"):
+        pyramid_sparse_attention(**make_inputs(), topk=2, score='nope')

@@ -1,6 +1,9 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
+import math
+
 import pytest
 import torch
+import torch.nn.functional as F
 from torch.testing import assert_close
 
 from pst_mm.models.layers import (PSABlock, PyramidSparseAttention,
@@ -112,7 +115,15 @@ def test_fine_in_training_gradients_reach_separate_fine_kv():
 
 
 @pytest.mark.parametrize('kwargs', [
-    dict(gate=True),
+    dict(fusion='gate'),
+    dict(fusion='sum'),
+    dict(fusion='mean'),
+    dict(fusion='refine', fine_in_training=True),
+    dict(score='mean_logit'),
+    dict(cpe_upsample='nearest'),
+    dict(concat_input='raw'),
+    dict(embed_channels=None),
+    dict(weight_init='kaiming'),
     dict(share_kv=False),
     dict(attn='linear', topk=0),
     dict(attn='linear_relu', topk=0),
@@ -135,14 +146,140 @@ def test_every_option_builds_and_runs(kwargs):
 
 
 def test_option_submodules():
-    gated = _pst(gate=True).blocks[0].attn
-    assert isinstance(gated.gate, torch.nn.Conv2d)
-    assert gated.gate.in_channels == 128 and gated.gate.out_channels == 64
+    gated = _pst(fusion='gate').blocks[0].attn
+    # One Conv1d(2 * head_dim, head_dim, 1) shared by the heads (official).
+    assert isinstance(gated.gate, torch.nn.Conv1d)
+    assert (gated.gate.in_channels, gated.gate.out_channels) == (64, 32)
+    assert sum(p.numel() for p in gated.gate.parameters()) == \
+        2 * 32 * 32 + 32
     assert _pst().blocks[0].attn.gate is None
     assert _pst().blocks[0].attn.kv_fine is None
     unshared = _pst(share_kv=False).blocks[0].attn
     assert unshared.kv_fine is not None and not unshared.share_kv
     assert len(_pst(num_blocks=3).blocks) == 3
+    # Official token width: C' = out_channels * 0.5 unless given.
+    assert _pst(embed_channels=None).embed_channels == 16
+    assert _pst(embed_channels=None, expand_ratio=1.0).embed_channels == 32
+    # The output conv reads in_conv(x) (C') or the raw x (C) plus the blocks.
+    assert _pst().out_conv.conv.in_channels == 64 + 64
+    assert _pst(concat_input='raw').out_conv.conv.in_channels == 24 + 64
+
+
+def _attend_parts(attn, x, u):
+    """The module's own kernel call (projections included)."""
+    return attn._attend(x, u, attn.topk)[0]
+
+
+@pytest.mark.parametrize('fusion', ['sum', 'gate', 'mean', 'refine'])
+def test_fusion_rules_compute_what_they_claim(fusion):
+    x, u = _inputs(C=64, C_up=64)
+    attn = _randomise_bn(
+        PyramidSparseAttention(64, num_heads=2, topk=3, fusion=fusion)).eval()
+    with torch.no_grad():
+        parts = _attend_parts(attn, x, u)
+        fused = attn.fuse(parts)
+        c, f = parts.coarse, parts.fine
+        if fusion == 'sum':
+            expected = c + f
+        elif fusion == 'mean':
+            expected = (c + f) / 2
+        elif fusion == 'gate':
+            hd = 32
+            B, h, N, _ = c.shape
+            inp = torch.cat([c, f], -1).reshape(B * h, N, 2 * hd)
+            g = torch.sigmoid(attn.gate(inp.transpose(1, 2))).transpose(1, 2)
+            assert (g > 0).all() and (g < 1).all()
+            g = g.reshape(B, h, N, hd)
+            expected = g * f + (1 - g) * c
+        else:
+            # the selected keys' share of the coarse output, recomputed
+            q = attn.q(x).flatten(2).reshape(2, 2, 32, -1).transpose(-2, -1)
+            k_map, v_map = attn.kv(u).chunk(2, 1)
+            k = k_map.flatten(2).reshape(2, 2, 32, -1).transpose(-2, -1)
+            v = v_map.flatten(2).reshape(2, 2, 32, -1).transpose(-2, -1)
+            a = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(32), -1)
+            sel = torch.zeros_like(a[..., :1, :]).scatter(
+                -1, parts.indices.unsqueeze(-2), 1.0)
+            mass = (a * sel).sum(-1, keepdim=True)
+            expected = c - (a * sel) @ v + mass * f
+        assert_close(fused, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_refine_output_is_a_convex_combination_of_values():
+    """'refine' re-spends each query's attention mass (weights summing to 1)
+    over unselected coarse values and fine values, so every output channel
+    stays within the range of the values, as the coarse output a model was
+    trained on does; 'sum' adds two such combinations and leaves it."""
+    x, u = _inputs(C=32, C_up=32)
+    attn = PyramidSparseAttention(32, num_heads=1, topk=4,
+                                  fusion='refine').eval()
+    with torch.no_grad():
+        parts = _attend_parts(attn, x, u)
+        out = attn.fuse(parts)
+        v_all = torch.cat([attn.kv(u).chunk(2, 1)[1].flatten(2),
+                           attn.kv(x).chunk(2, 1)[1].flatten(2)], -1)
+        lo, hi = v_all.min(-1).values, v_all.max(-1).values  # (B, d)
+        assert (out <= hi[:, None, None] + 1e-5).all()
+        assert (out >= lo[:, None, None] - 1e-5).all()
+        # 'sum' adds two convex combinations and leaves that range.
+        total = parts.coarse + parts.fine
+        assert ((total > hi[:, None, None] + 1e-3) |
+                (total < lo[:, None, None] - 1e-3)).any()
+
+
+def test_cpe_upsample_bilinear_and_nearest():
+    x, u = _inputs(C=32, C_up=32, H=10, W=14)
+    outs = {}
+    for mode in ('bilinear', 'nearest'):
+        torch.manual_seed(0)
+        attn = _randomise_bn(PyramidSparseAttention(
+            32, num_heads=1, topk=0, cpe_upsample=mode)).eval()
+        with torch.no_grad():
+            pe = attn.pe(attn.kv(u).chunk(2, 1)[1])
+            parts = _attend_parts(attn, x, u)
+            o = parts.coarse.transpose(-2, -1).reshape(2, 32, 10, 14)
+            if mode == 'bilinear':
+                up = F.interpolate(pe, size=(10, 14), mode='bilinear',
+                                   align_corners=False)
+            else:
+                up = pe[:, :, torch.arange(10) // 2][..., torch.arange(14) // 2]
+            assert_close(attn(x, u), attn.proj(o + up), rtol=1e-5, atol=1e-5)
+            outs[mode] = attn(x, u)
+    # a non-constant V: the two upsamplings differ
+    assert not torch.allclose(outs['bilinear'], outs['nearest'], atol=1e-4)
+
+
+def test_trunc_normal_init_survives_neck_init_cfg():
+    model = _pst(init_cfg=dict(type='Kaiming', layer='Conv2d'))
+    model.init_weights()
+    for block in model.blocks:
+        for name, m in block.named_modules():
+            if isinstance(m, torch.nn.Conv2d):
+                # std 0.02 (bounds +-2 absolute, as the official call)
+                assert m.weight.abs().max() < 0.12, name
+                if m.weight.numel() > 500:
+                    assert 0.018 < m.weight.std() < 0.022, name
+    # the PST's own input/output convs keep the enclosing init_cfg (Kaiming,
+    # fan_out: std sqrt(2 / 64) = 0.18 for in_conv)
+    assert model.in_conv.conv.weight.std() > 0.1
+    kaiming = _pst(weight_init='kaiming')
+    assert kaiming.blocks[0].attn.q.conv.weight.std() > 0.1
+
+
+def test_checkpoint_of_another_layout_fails_loudly():
+    from mmengine.runner.checkpoint import load_state_dict
+    raw = _pst(concat_input='raw').state_dict()
+    model = _pst()
+    with pytest.raises(ValueError, match=r'another PST layout.*out_conv'):
+        model.load_state_dict(raw, strict=False)
+    # mmengine's loader (strict=False, as load_from uses) fails too.
+    with pytest.raises(ValueError, match='out_conv.conv.weight'):
+        load_state_dict(model, raw, strict=False)
+    wide = _pst(embed_channels=32, num_heads=1).state_dict()
+    with pytest.raises(ValueError, match='Shape mismatches'):
+        load_state_dict(model, wide, strict=False)
+    # the same layout loads
+    load_state_dict(model, _pst().state_dict(), strict=True)
 
 
 def test_gate_changes_output_and_unshared_kv_is_used():
@@ -174,7 +311,8 @@ def test_linear_attention_is_kernelised():
         a = q @ k.transpose(1, 2)
         o = (a @ v_tok) / (a.sum(-1, keepdim=True) + 1e-6)
         o = o.transpose(1, 2).reshape(1, 32, 6, 6)
-        pe = attn.pe(v).repeat_interleave(2, -2).repeat_interleave(2, -1)
+        pe = F.interpolate(attn.pe(v), size=(6, 6), mode='bilinear',
+                           align_corners=False)
         assert_close(out, attn.proj(o + pe), rtol=1e-4, atol=1e-5)
 
 
@@ -184,6 +322,14 @@ def test_linear_attention_is_kernelised():
     (dict(attn='linear', topk=0, fine_in_training=True), 'fine_in_training'),
     (dict(attn='cosine'), 'attn must be'),
     (dict(impl='flash'), 'impl must be'),
+    (dict(fusion='product'), r"fusion must be one of \('sum', 'gate', "
+     r"'mean', 'refine'\), got 'product'"),
+    (dict(score='max'), r"score must be one of .*got 'max'"),
+    (dict(cpe_upsample='bicubic'), r"cpe_upsample must be one of .*'bicubic'"),
+    (dict(concat_input='x'), r"concat_input must be one of \('embed', "
+     r"'raw'\)"),
+    (dict(weight_init='xavier'), 'weight_init must be one of'),
+    (dict(embed_channels=None, expand_ratio=0), 'expand_ratio'),
     (dict(topk=-1), 'topk'),
     (dict(num_heads=3), 'multiple'),
     (dict(num_blocks=0), 'num_blocks'),
@@ -227,23 +373,27 @@ def test_width_presets():
 def test_parameter_count_against_paper_formula(C, C_up, Cp):
     """Paper Sec. 3.1: ``10C'^2 + (C_up + 3C + 61)C'`` for one PSA block.
 
-    The formula assumes the output width is 2C' (its ``2(C + C')C'`` term is
-    the final 1x1 conv from concat[x, y1] = C + C' channels to 2C'). Ours is
-    larger by exactly 12C': the paper counts 12C' for all BatchNorms, but our
-    nine BNs (input, upper, Q, K/V (2C'), CPE, projection, MLP (2C' and C'),
+    The formula assumes the output width is 2C' and an output conv reading
+    concat[x, y1] = C + C' channels (``concat_input='raw'``). Ours is larger
+    by exactly 12C': the paper counts 12C' for all BatchNorms, but our nine
+    BNs (input, upper, Q, K/V (2C'), CPE, projection, MLP (2C' and C'),
     output (2C')) cover 12C' channels with a weight and a bias each = 24C'.
     The convs have no bias (BN follows each), matching the paper's terms.
     """
-    model = PyramidSparseTransformer(C, C_up, 2 * Cp, Cp)
-    n_params = sum(p.numel() for p in model.parameters())
+    def count(**kw):
+        m = PyramidSparseTransformer(C, C_up, 2 * Cp, Cp, **kw)
+        return sum(p.numel() for p in m.parameters())
+
+    n_params = count(concat_input='raw')
     paper = 10 * Cp**2 + (C_up + 3 * C + 61) * Cp
     assert n_params == paper + 12 * Cp
-    # Each option's extra parameters are exactly the layer it adds.
-    gated = PyramidSparseTransformer(C, C_up, 2 * Cp, Cp, gate=True)
-    assert sum(p.numel() for p in gated.parameters()) == \
-        n_params + 2 * Cp * Cp + Cp
-    unshared = PyramidSparseTransformer(C, C_up, 2 * Cp, Cp, share_kv=False)
-    assert sum(p.numel() for p in unshared.parameters()) == \
+    # The official output conv reads in_conv(x) (C') instead of x (C).
+    assert count() == n_params + (Cp - C) * 2 * Cp
+    # Each option's extra parameters are exactly the layer it adds: the
+    # official gate 2*hd*hd + hd (hd = 32), a separate fine K/V conv + BN.
+    assert count(concat_input='raw', fusion='gate') == \
+        n_params + 2 * 32 * 32 + 32
+    assert count(concat_input='raw', share_kv=False) == \
         n_params + 2 * Cp * Cp + 4 * Cp
 
 

@@ -12,7 +12,7 @@ from pst_mm.models.necks import PSTClsNeck
 
 @pytest.mark.parametrize('hw', [(14, 14), (7, 9)])
 def test_output_is_one_pooled_tensor(hw):
-    neck = PSTClsNeck((32, 64), embed_channels=64)
+    neck = PSTClsNeck((32, 64), channels=64, out_channels=64)
     c4 = torch.rand(2, 32, *hw)
     c5 = torch.rand(2, 64, (hw[0] + 1) // 2, (hw[1] + 1) // 2)
     outs = neck((c4, c5))
@@ -26,11 +26,12 @@ def test_out_channels_and_registry():
     # Other tests may leave mmdet as the default scope.
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         neck = MODELS.build(
-            dict(type='PSTClsNeck', in_channels=(32, 64), embed_channels=32,
+            dict(type='PSTClsNeck', in_channels=(32, 64), channels=64,
                  out_channels=100))
     assert isinstance(neck, PSTClsNeck)
     out = neck((torch.rand(1, 32, 8, 8), torch.rand(1, 64, 4, 4)))
     assert out[0].shape == (1, 100)
+    # official token width: channels * 0.5
     assert neck.pst.blocks[0].attn.embed_dims == 32
     assert neck.pst.blocks[0].attn.num_heads == 1
 
@@ -38,7 +39,7 @@ def test_out_channels_and_registry():
 def test_resnet18_shapes_and_topk_switch():
     backbone = ResNet(18, out_indices=(2, 3))
     backbone.eval()
-    neck = PSTClsNeck((256, 512), embed_channels=256).eval()
+    neck = PSTClsNeck((256, 512), channels=256, out_channels=512).eval()
     with torch.no_grad():
         feats = backbone(torch.rand(2, 3, 224, 224))
         fine = neck(feats)[0]
@@ -49,7 +50,7 @@ def test_resnet18_shapes_and_topk_switch():
 
 
 def test_gradients_reach_every_parameter():
-    neck = PSTClsNeck((32, 64), embed_channels=32).train()
+    neck = PSTClsNeck((32, 64), channels=64).train()
     out = neck((torch.rand(2, 32, 8, 8), torch.rand(2, 64, 4, 4)))[0]
     out.square().mean().backward()
     for name, p in neck.named_parameters():
@@ -62,16 +63,18 @@ def test_gradients_reach_every_parameter():
     (dict(in_channels=(32, -1)), 'two positive'),
     (dict(attn='linear'), 'topk=0'),
     (dict(topk=-3), 'topk'),
+    (dict(channels=0), 'channels must be a positive int'),
+    (dict(fusion='concat'), 'fusion must be one of'),
 ])
 def test_bad_arguments_raise(kwargs, match):
-    cfg = dict(in_channels=(32, 64), embed_channels=32)
+    cfg = dict(in_channels=(32, 64), channels=64)
     cfg.update(kwargs)
     with pytest.raises(ValueError, match=match):
         PSTClsNeck(**cfg)
 
 
 def test_bad_inputs_raise():
-    neck = PSTClsNeck((32, 64), embed_channels=32)
+    neck = PSTClsNeck((32, 64), channels=64)
     with pytest.raises(ValueError, match='out_indices=\\(2, 3\\)'):
         neck((torch.rand(1, 64, 4, 4), ))
     with pytest.raises(ValueError, match=r'C4 has shape .*\(B, 32, H, W\)'):
@@ -80,3 +83,29 @@ def test_bad_inputs_raise():
         neck((torch.rand(1, 32, 8, 8), torch.rand(1, 32, 4, 4)))
     with pytest.raises(ValueError, match=r'ceil\(H/2\)'):
         neck((torch.rand(1, 32, 8, 8), torch.rand(1, 64, 5, 4)))
+
+
+def test_official_topology():
+    """concat[PST(C4, C5), C4] -> 3x3 s2 -> concat[., C5] -> 1x1, unpooled
+    for the conv-before-pool head."""
+    neck = PSTClsNeck((32, 64), channels=16, global_pool=False).eval()
+    assert neck.pst.out_channels == 16 and neck.pst.embed_channels == 8
+    assert neck.downsample.conv.in_channels == 16 + 32
+    assert neck.downsample.conv.stride == (2, 2)
+    assert neck.fuse.conv.in_channels == 16 + 64
+    c4, c5 = torch.rand(2, 32, 8, 10), torch.rand(2, 64, 4, 5)
+    with torch.no_grad():
+        out = neck((c4, c5))[0]
+        x = torch.cat([neck.pst(c4, c5), c4], 1)
+        expected = neck.fuse(torch.cat([neck.downsample(x), c5], 1))
+    assert out.shape == (2, 16, 4, 5)
+    assert torch.equal(out, expected)
+    no_c4 = PSTClsNeck((32, 64), channels=16, concat_c4=False)
+    assert no_c4.downsample.conv.in_channels == 16
+
+
+def test_checkpoint_of_another_layout_fails_loudly():
+    from mmengine.runner.checkpoint import load_state_dict
+    old = PSTClsNeck((32, 64), channels=64, concat_c4=False).state_dict()
+    with pytest.raises(ValueError, match='another PST-CLS layout'):
+        load_state_dict(PSTClsNeck((32, 64), channels=64), old, strict=False)

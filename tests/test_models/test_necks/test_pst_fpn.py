@@ -85,8 +85,10 @@ def test_topk_switch_changes_only_inference():
 
 
 def test_options_reach_every_pst():
-    neck = PSTFPN([16, 32, 64], 32, num_outs=3, gate=True, share_kv=False,
-                  num_blocks=2, impl='naive', score_thr=0.01, topk=4)
+    neck = PSTFPN([16, 32, 64], 32, num_outs=3, fusion='gate',
+                  share_kv=False, num_blocks=2, impl='naive', score_thr=0.01,
+                  topk=4, score='mean_logit', cpe_upsample='nearest',
+                  concat_input='raw')
     psts = [m for m in neck.modules()
             if isinstance(m, PyramidSparseTransformer)]
     assert len(psts) == 2
@@ -96,6 +98,9 @@ def test_options_reach_every_pst():
             assert attn.gate is not None and not attn.share_kv
             assert (attn.impl, attn.score_thr, attn.topk) == ('naive', 0.01,
                                                                4)
+            assert (attn.score, attn.fusion, attn.cpe_upsample) == (
+                'mean_logit', 'gate', 'nearest')
+        assert pst.concat_input == 'raw'
 
 
 def test_registered_in_mmdet():

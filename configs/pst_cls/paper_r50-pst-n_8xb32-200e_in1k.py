@@ -1,0 +1,16 @@
+# PST paper, Table 3 row "R-50-PST-N" (29.2 M). From the authors' code
+# (r50-cls-pst.yaml, scale n): PST(queries C4, keys/values C5) with output
+# width 256 and token width 128 (e = 0.5), concat C4, 3x3 s2 conv (256),
+# concat C5, 1x1 conv (256), then the baseline's head on 256 channels.
+# Fine attention: top-8 at test time (paper Table 4a); trained coarse-only.
+_base_ = './paper_r50_8xb32-200e_in1k.py'
+model = dict(
+    backbone=dict(out_indices=(2, 3)),
+    neck=dict(
+        _delete_=True,
+        type='PSTClsNeck',
+        in_channels=(1024, 2048),
+        channels=256,
+        global_pool=False,
+        topk=8),
+    head=dict(in_channels=256))

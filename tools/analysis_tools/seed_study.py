@@ -1,0 +1,219 @@
+# Copyright (c) pst-mm contributors. All rights reserved.
+"""Train configs over several seeds and evaluate each checkpoint under
+several test-time settings; print a markdown table of mean and spread.
+
+It answers "is the PST neck as stable as FPN?" and "does fine attention at
+test time help a model trained coarse-only?" from real runs::
+
+    python tools/analysis_tools/seed_study.py \
+        configs/demo/retinanet_r18_fpn_1xb8-24e_pst-demo.py \
+        configs/demo/retinanet_r18_pst-n_1xb8-24e_pst-demo.py \
+        --seeds 0 1 2 --epochs 10 --work-dir work_dirs/seed_study \
+        --variant coarse model.neck.topk=0 --variant top8 model.neck.topk=8
+
+Every config is trained once per seed (``randomness.seed``) with
+``tools/train.py`` and every checkpoint is evaluated once per
+``--variant NAME [KEY=VALUE ...]`` with ``tools/test.py``; a variant whose
+options do not apply to a config (e.g. ``model.neck.topk`` on FPN) is
+skipped for it. Finished trainings and evaluations are reused (the results
+are cached as JSON in the work dir), so an interrupted study resumes.
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import statistics
+import subprocess
+import sys
+from typing import Dict, List, Optional, Sequence
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+METRIC_PREFIX = '[pst-mm] test metrics: '
+
+
+def parse_args(argv: Optional[Sequence[str]] = None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('configs', nargs='+', help='config files')
+    parser.add_argument(
+        '--seeds', nargs='+', type=int, default=[0, 1, 2], help='seeds')
+    parser.add_argument(
+        '--epochs',
+        type=int,
+        help='shorten training to this many epochs (the cosine schedule, '
+        'validation and checkpoint intervals follow)')
+    parser.add_argument(
+        '--work-dir', required=True, help='where runs and results go')
+    parser.add_argument(
+        '--variant',
+        nargs='+',
+        action='append',
+        metavar=('NAME', 'KEY=VALUE'),
+        help='a test-time setting: a name and --cfg-options for tools/test.py '
+        '(repeatable); defaults to one variant "default" with no options')
+    parser.add_argument(
+        '--train-options',
+        nargs='*',
+        default=[],
+        help='extra --cfg-options for every training run')
+    parser.add_argument(
+        '--metric',
+        help='metric key to tabulate; defaults to coco/bbox_mAP for '
+        'detection and accuracy/top1 for classification')
+    parser.add_argument(
+        '--repo',
+        default=REPO,
+        help='the pst-mm checkout whose tools and package run (compare two '
+        'versions of the code with the same study tool)')
+    args = parser.parse_args(argv)
+    args.variant = args.variant or [['default']]
+    for v in args.variant:
+        bad = [o for o in v[1:] if '=' not in o]
+        if bad:
+            parser.error(f'variant {v[0]!r}: options must be KEY=VALUE, '
+                         f'got {bad}')
+    return args
+
+
+def _schedule_options(epochs: Optional[int]) -> List[str]:
+    """cfg-options that shorten the demo configs' epoch-based schedule."""
+    if epochs is None:
+        return []
+    return [
+        f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
+        f'param_scheduler.1.end={epochs}', f'param_scheduler.1.T_max={epochs}',
+        f'default_hooks.checkpoint.interval={epochs}'
+    ]
+
+
+def _run(cmd: List[str], repo: str, log: str) -> str:
+    env = dict(os.environ, PYTHONPATH=repo + os.pathsep +
+               os.environ.get('PYTHONPATH', ''))
+    with open(log, 'w') as f:
+        proc = subprocess.run(
+            cmd, cwd=repo, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT, text=True)
+        f.write(proc.stdout)
+    if proc.returncode != 0:
+        tail = '\n'.join(proc.stdout.splitlines()[-20:])
+        raise RuntimeError(f'{" ".join(cmd)} failed (rc={proc.returncode}); '
+                           f'log {log}:\n{tail}')
+    return proc.stdout
+
+
+def _accepts(type_name: str, scope: str, key: str) -> bool:
+    """Whether the registered class ``type_name`` takes argument ``key``."""
+    import inspect
+
+    import pst_mm  # noqa: F401  (registers our modules)
+    from mmengine.registry import DefaultScope
+    if scope == 'mmdet':
+        from mmdet.registry import MODELS
+    else:
+        from mmpretrain.registry import MODELS
+    with DefaultScope.overwrite_default_scope(scope):
+        cls = MODELS.get(type_name)
+    if cls is None:
+        return False
+    params = inspect.signature(cls.__init__).parameters
+    return key in params or any(
+        p.kind is p.VAR_KEYWORD for p in params.values())
+
+
+def _applies(cfg_path: str, options: Sequence[str]) -> bool:
+    """Whether every KEY of the options exists in the config or is an
+    argument of the module its parent dict builds."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(cfg_path)
+    for opt in options:
+        node = cfg
+        keys = opt.split('=', 1)[0].split('.')
+        for i, key in enumerate(keys):
+            if isinstance(node, (list, tuple)) and key.isdigit() \
+                    and int(key) < len(node):
+                node = node[int(key)]
+            elif hasattr(node, 'get') and key in node:
+                node = node[key]
+            elif i == len(keys) - 1 and hasattr(node, 'get') \
+                    and 'type' in node:
+                if not _accepts(node['type'],
+                                cfg.get('default_scope', 'mmdet'), key):
+                    return False
+            else:
+                return False
+    return True
+
+
+def run_study(args) -> Dict[str, Dict[str, Dict[int, float]]]:
+    """Returns ``{config: {variant: {seed: metric}}}``."""
+    os.makedirs(args.work_dir, exist_ok=True)
+    cache_file = osp.join(args.work_dir, 'results.json')
+    cache = json.load(open(cache_file)) if osp.isfile(cache_file) else {}
+    py = sys.executable
+    results: Dict[str, Dict[str, Dict[int, float]]] = {}
+    for cfg_path in args.configs:
+        name = osp.splitext(osp.basename(cfg_path))[0]
+        full_cfg = osp.join(args.repo, cfg_path)
+        variants = [v for v in args.variant if _applies(full_cfg, v[1:])]
+        results[name] = {v[0]: {} for v in variants}
+        for seed in args.seeds:
+            run_dir = osp.abspath(osp.join(args.work_dir, f'{name}_s{seed}'))
+            ckpt = osp.join(run_dir, 'final.pth')
+            if not osp.isfile(ckpt):
+                opts = [f'randomness.seed={seed}'] + _schedule_options(
+                    args.epochs) + list(args.train_options)
+                _run([
+                    py, 'tools/train.py', cfg_path, '--work-dir', run_dir,
+                    '--no-validate', '--cfg-options', *opts
+                ], args.repo, osp.join(run_dir + '_train.log'))
+                with open(osp.join(run_dir, 'last_checkpoint')) as f:
+                    last = f.read().strip()
+                os.replace(last, ckpt)
+            for variant in variants:
+                key = f'{name}|s{seed}|{" ".join(variant)}'
+                if key not in cache:
+                    cmd = [py, 'tools/test.py', cfg_path, ckpt, '--work-dir',
+                           osp.join(run_dir, 'test')]
+                    if variant[1:]:
+                        cmd += ['--cfg-options', *variant[1:]]
+                    out = _run(cmd, args.repo,
+                               osp.join(run_dir, f'test_{variant[0]}.log'))
+                    line = [ln for ln in out.splitlines()
+                            if ln.startswith(METRIC_PREFIX)][-1]
+                    cache[key] = json.loads(line[len(METRIC_PREFIX):])
+                    with open(cache_file, 'w') as f:
+                        json.dump(cache, f, indent=1)
+                metrics = cache[key]
+                metric = args.metric or ('coco/bbox_mAP' if 'coco/bbox_mAP'
+                                         in metrics else 'accuracy/top1')
+                results[name][variant[0]][seed] = float(metrics[metric])
+    return results
+
+
+def format_table(results: Dict[str, Dict[str, Dict[int, float]]],
+                 seeds: Sequence[int]) -> str:
+    """Markdown: one row per (config, variant), a column per seed, then
+    mean, sample standard deviation and range (max - min)."""
+    head = ['config', 'test setting'] + [f'seed {s}' for s in seeds] + [
+        'mean', 'std', 'range'
+    ]
+    lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+    for name, variants in results.items():
+        for variant, per_seed in variants.items():
+            vals = [per_seed[s] for s in seeds]
+            std = statistics.stdev(vals) if len(vals) > 1 else 0.0
+            cells = [name, variant] + [f'{v:.3f}' for v in vals] + [
+                f'{statistics.mean(vals):.3f}', f'{std:.3f}',
+                f'{max(vals) - min(vals):.3f}'
+            ]
+            lines.append('| ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    args = parse_args(argv)
+    results = run_study(args)
+    print(format_table(results, args.seeds))
+
+
+if __name__ == '__main__':
+    main()
