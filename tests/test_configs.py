@@ -18,19 +18,40 @@ CONFIGS = sorted(
     if '_base_' not in p)
 
 
+def _few_rois(cfg):
+    """R-CNN configs keep their heads but sample and keep few RoIs: a
+    random-init Mask R-CNN otherwise runs its mask head on 100 boxes per
+    image (tens of GFLOPs on the CPU)."""
+    train, test = cfg.model.get('train_cfg'), cfg.model.get('test_cfg')
+    if not train or 'rcnn' not in train:
+        return
+    train.rpn_proposal.update(nms_pre=200, max_per_img=100)
+    for rcnn in (train.rcnn if isinstance(train.rcnn, list) else
+                 [train.rcnn]):
+        rcnn.sampler.num = 16
+    test.rpn.update(nms_pre=100, max_per_img=50)
+    test.rcnn.max_per_img = 5
+
+
 def build_model(path):
     cfg = Config.fromfile(osp.join(REPO, path))
     assert cfg.custom_imports == dict(
         imports=['pst_mm'], allow_failed_imports=False)
+    _few_rois(cfg)
     return build_model_from_config(cfg)
 
 
 def _det_inputs(cfg):
     from mmdet.testing import demo_mm_inputs
-    num_classes = cfg.model.bbox_head.num_classes
+    if 'bbox_head' in cfg.model:
+        num_classes = cfg.model.bbox_head.num_classes
+    else:  # two-stage (R-CNN) and cascade heads
+        head = cfg.model.roi_head.bbox_head
+        num_classes = (head[0] if isinstance(head, list) else head).num_classes
+    with_mask = cfg.model.get('roi_head', {}).get('mask_head') is not None
     return demo_mm_inputs(
         2, [(3, 96, 128), (3, 128, 96)], num_items=[3, 1],
-        num_classes=num_classes)
+        num_classes=num_classes, with_mask=with_mask)
 
 
 def _cls_inputs(cfg):

@@ -1,0 +1,5 @@
+# Swin-S Mask R-CNN 3x on COCO: the dense baseline of SPT-S (paper Table 1,
+# "Swin-S": 48.5 box AP). mmdet's config unchanged (AMP as mmdet publishes
+# it; the launcher switches to fp32 on a CPU).
+_base_ = 'mmdet::swin/mask-rcnn_swin-s-p4-w7_fpn_amp-ms-crop-3x_coco.py'
+custom_imports = dict(imports=['pst_mm'], allow_failed_imports=False)
