@@ -272,8 +272,8 @@ class SPT(SwinTransformer):
 
     ``forward(x)`` returns the feature maps like Swin (a drop-in backbone);
     ``forward(x, return_select=True)`` also returns an
-    :class:`SPTSelection` for the selection loss. ``last_selection`` keeps
-    the latest one (detached) for analysis tools.
+    :class:`SPTSelection`. ``last_selection`` keeps the latest one for
+    the selection-loss mixin and analysis tools.
 
     Args:
         arch (str, optional): ``'t'``, ``'t12'``, ``'s'`` or ``'b'`` set
@@ -435,8 +435,9 @@ class SPT(SwinTransformer):
             for i in self.spa_stages
         }
         selection = SPTSelection(logits, strides, masks, stages, ratios)
-        self.last_selection = SPTSelection([t.detach() for t in logits],
-                                           strides, masks, stages, ratios)
+        # The selection loss reads this after the detector's forward (with
+        # the graph in training); analysis tools read it in eval.
+        self.last_selection = selection
         if return_select:
             return outs, selection
         return outs
