@@ -15,8 +15,9 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-127.0.0.1}
-PYTHON=${PYTHON:-python}
 DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=tools/find_python.sh
+source "$DIR/find_python.sh"
 
 exec "$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" \

@@ -3,14 +3,20 @@
 import argparse
 import json
 import os.path as osp
+import warnings
 
-from mmengine.dist import is_main_process
+# mmengine imports setuptools' deprecated pkg_resources, which warns in
+# every process: known and harmless (requirements pin setuptools < 81).
+warnings.filterwarnings('ignore', 'pkg_resources is deprecated', UserWarning)
 
-import pst_mm  # noqa: F401  (registers our modules, safe checkpoint loading)
+from mmengine.dist import is_main_process  # noqa: E402
+
+import pst_mm  # noqa: E402,F401  (registers our modules, safe loading)
+from pst_mm.utils import check_checkpoint_file  # noqa: E402
 from pst_mm.utils.launch import (COCO_TEST_DEV_ANN, COCO_TEST_DEV_IMG,
                                  add_common_args, build_runner,
                                  finish_distributed, load_config,
-                                 to_test_dev)
+                                 to_test_dev)  # noqa: E402
 
 
 def parse_args():
@@ -42,8 +48,7 @@ def parse_args():
 
 def merge_args(cfg, args):
     """Merge the testing-only CLI arguments into the config."""
-    if not osp.isfile(args.checkpoint):
-        raise FileNotFoundError(f'checkpoint not found: {args.checkpoint}')
+    check_checkpoint_file(args.checkpoint)
     cfg.load_from = args.checkpoint
     if args.test_dev:
         prefix = args.outfile_prefix or osp.join(

@@ -1,9 +1,15 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
 """Train a detector (mmdet config) or a classifier (mmpretrain config)."""
 import argparse
+import warnings
 
-import pst_mm  # noqa: F401  (registers our modules, safe checkpoint loading)
-from pst_mm.utils.launch import (add_common_args, build_runner,
+# mmengine imports setuptools' deprecated pkg_resources, which warns in
+# every process: known and harmless (requirements pin setuptools < 81).
+warnings.filterwarnings('ignore', 'pkg_resources is deprecated', UserWarning)
+
+import pst_mm  # noqa: E402,F401  (registers our modules, safe loading)
+from pst_mm.utils import check_checkpoint_file  # noqa: E402
+from pst_mm.utils.launch import (add_common_args, build_runner,  # noqa: E402
                                  finish_distributed, load_config)
 
 
@@ -46,6 +52,7 @@ def merge_args(cfg, args):
         cfg.resume = True
         cfg.load_from = None
     elif args.resume is not None:
+        check_checkpoint_file(args.resume)
         cfg.resume = True
         cfg.load_from = args.resume
     if args.auto_scale_lr:

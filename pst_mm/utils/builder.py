@@ -54,7 +54,9 @@ def build_model_from_config(
     model = MODELS.build(model_cfg)
     # Without a file handler, init_weights prints one line per parameter to
     # the current logger; a WARNING-level current logger keeps tools quiet.
-    MMLogger.get_instance('pst_mm.builder', log_level='WARNING')
+    # (options only on creation: mmengine warns when they are passed again)
+    if not MMLogger.check_instance_created('pst_mm.builder'):
+        MMLogger.get_instance('pst_mm.builder', log_level='WARNING')
     model.init_weights()
     model.eval()
     return cfg, model

@@ -1,4 +1,5 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
+import glob
 import os.path as osp
 
 import pytest
@@ -120,7 +121,7 @@ def test_model_zoo_table_rows_come_from_get_flops():
     lines = text.splitlines()
     assert lines[0].startswith('| config | params (M) | GFLOPs @64x64')
     rows = {line.split('|')[1].strip(' `'): line for line in lines[2:]}
-    assert len(rows) == 4
+    assert len(rows) == len(glob.glob(f'{REPO}/configs/demo/*.py'))
     name = 'retinanet_r18_pst-n_1xb8-24e_pst-demo.py'
     stats = complexity_of_config(f'{REPO}/configs/demo/{name}', (64, 64))
     cells = [c.strip() for c in rows[name].split('|')[1:-1]]
@@ -158,3 +159,26 @@ def test_neck_comparison_rows_come_from_get_flops():
     assert cells[3] == f"{pst['flops'] / 1e9:.2f}"
     assert cells[6] == f"{(pst['flops'] - fpn['flops']) / 1e9:+.2f}"
     assert lines[2].split('|')[-2].strip() == '+0.00'
+
+
+def test_paper_rows_put_ours_beside_the_paper():
+    import sys
+    sys.path.insert(0, f'{REPO}/tools/analysis_tools')
+    try:
+        import model_zoo_tables
+        from get_flops import complexity_of_config
+    finally:
+        sys.path.pop(0)
+    paths = model_zoo_tables.paper_configs()
+    assert len(paths) == len(model_zoo_tables.PAPER)
+    name = 'paper_r18-pst-n_8xb32-200e_in1k.py'
+    path = next(p for p in paths if p.endswith(name))
+    lines = model_zoo_tables.paper_table([path], (64, 64)).splitlines()
+    assert lines[0].startswith('| config | paper | params (M) | paper params')
+    stats = complexity_of_config(f'{REPO}/{path}', (64, 64))
+    cells = [c.strip() for c in lines[2].split('|')[1:-1]]
+    params = stats['params'] / 1e6
+    assert cells[1] == 'Table 3' and cells[3] == '19.6'
+    assert cells[2] == f'{params:.2f}'
+    assert cells[4] == f'{(params - 19.6) / 19.6:+.1%}'
+    assert abs(float(cells[4].rstrip('%'))) < 1.0  # within 1 % of the paper

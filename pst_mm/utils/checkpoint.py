@@ -1,0 +1,69 @@
+# Copyright (c) pst-mm contributors. All rights reserved.
+"""A clear error for a checkpoint file that cannot be loaded safely.
+
+torch's own message for a broken file loaded with ``weights_only=True``
+ends with "Re-running torch.load with weights_only set to False will likely
+succeed": advice that would switch safe loading off for a file that is
+simply truncated or not a checkpoint. :func:`check_checkpoint_file` says
+what is wrong instead and never loads unsafely.
+"""
+import os.path as osp
+import pickle
+
+import torch
+
+_LEGACY_MMAP = 'mmap can only be used with files saved with'
+
+
+def _first_line(err: BaseException) -> str:
+    text = str(err).strip().splitlines()
+    return text[0] if text else type(err).__name__
+
+
+def check_checkpoint_file(path: str) -> None:
+    """Raise ``ValueError`` naming the problem when ``path`` is not a
+    checkpoint that loads under ``weights_only=True``.
+
+    The check unpickles the file's structure with ``mmap=True`` (tensors are
+    not read), so it is cheap even for large checkpoints. The allowlist is
+    the one ``import pst_mm`` installs (mmengine's own objects).
+
+    Args:
+        path (str): Path of the checkpoint file.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'checkpoint not found: {path}')
+    if osp.getsize(path) == 0:
+        raise ValueError(f'checkpoint {path} is empty (0 bytes)')
+    try:
+        try:
+            torch.load(path, map_location='cpu', weights_only=True, mmap=True)
+        except RuntimeError as err:
+            if _LEGACY_MMAP not in str(err):
+                raise
+            # pre-1.6 (non-zip) format: no mmap, a full load
+            torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as err:
+        msg = str(err)
+        if 'Unsupported global' in msg or 'not an allowed global' in msg:
+            detail = next((ln.strip() for ln in msg.splitlines()
+                           if 'GLOBAL' in ln or 'global' in ln), '')
+            raise ValueError(
+                f'checkpoint {path} holds an object that safe loading does not '
+                f'allow ({detail}): it is not a plain mmengine/pst-mm '
+                'checkpoint. pst-mm keeps weights_only=True; if you trust the '
+                'file, allowlist that type with '
+                'torch.serialization.add_safe_globals before loading.'
+            ) from None
+        raise ValueError(
+            f'checkpoint {path} is corrupt or not a PyTorch checkpoint '
+            f'(torch: {_first_line(err)}); safe loading stays on: re-save or '
+            're-download the file.') from None
+    except (RuntimeError, EOFError, OSError, ValueError) as err:
+        raise ValueError(
+            f'checkpoint {path} is corrupt, truncated or not a PyTorch '
+            f'checkpoint (torch: {_first_line(err)}); re-save or re-download '
+            'the file.') from None
+
+
+__all__ = ['check_checkpoint_file']
