@@ -1,5 +1,6 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
 from .datasets import *  # noqa: F401,F403  (registers the transforms)
+from .evaluation import *  # noqa: F401,F403  (registers the metrics)
 from .models import *  # noqa: F401,F403  (registers the necks)
 from .utils import allow_mmengine_checkpoints
 from .version import __version__, version_info

@@ -50,8 +50,9 @@ def count_complexity(model: nn.Module, inputs: Sequence[torch.Tensor],
     Returns:
         dict: ``params``, ``macs``, ``flops`` (= 2 x MACs), ``modules``
         (FLOPs per name in ``top_modules``) and ``attention`` (FLOPs of the
-        ``coarse``, ``score`` and ``fine`` passes of every PSA, already
-        included in ``flops``).
+        ``coarse``, ``score`` and ``fine`` passes of every PSA, and ``spa``,
+        the packed attention of the SPA blocks of models that have them,
+        already included in ``flops``).
     """
     handle = _SDPAHandle()
     analyzer = FlopAnalyzer(model, tuple(inputs))
@@ -73,6 +74,16 @@ def count_complexity(model: nn.Module, inputs: Sequence[torch.Tensor],
         name for name, m in model.named_modules()
         if isinstance(m, PyramidSparseAttention)
     ]
+    # SPT's SPA attention is a masked SDPA too: count it apart from PSA's
+    # fine pass. Traced on this input, it covers the containers of the
+    # tokens SPA selected for it (data-dependent).
+    spa_names = [
+        name for name, m in model.named_modules()
+        if type(m).__name__ == 'SPABlock'
+    ]
+    spa = sum(
+        by_module.get(name, {}).get('scaled_dot_product_attention', 0)
+        for name in spa_names)
     # Matmuls inside a softmax PSA are the chunked eq. 3 score pass.
     score = sum(
         by_module.get(name, {}).get('matmul', 0) for name in psa_names
@@ -88,7 +99,8 @@ def count_complexity(model: nn.Module, inputs: Sequence[torch.Tensor],
         attention=dict(
             coarse=2 * handle.macs['coarse'],
             score=2 * score,
-            fine=2 * handle.macs['fine']))
+            fine=2 * (handle.macs['fine'] - spa),
+            **(dict(spa=2 * spa) if spa_names else {})))
 
 
 class TensorModeWrapper(nn.Module):

@@ -9,6 +9,9 @@ against the baseline (the ``--compare`` config, else the first variant).
     python tools/analysis_tools/benchmark.py configs/pst_det/retinanet_r50_pst-n_1x_coco.py \
         --compare configs/pst_det/retinanet_r50_fpn_1x_coco.py --shape 640 640 --topk 0 8
     python tools/analysis_tools/benchmark.py CONFIG --part neck --topk 0 8 16 32 --impl naive sdpa
+    # SPT vs Swin backbone throughput on a real image, trained gates
+    python tools/analysis_tools/benchmark.py SPT_CONFIG --compare SWIN_CONFIG \
+        --part backbone --checkpoint SPT_CKPT SWIN_CKPT --image IMG --batch 8
     # one training step (coarse only), batch 2
     python tools/analysis_tools/benchmark.py CONFIG --compare BASE --mode train --batch 2
 """
@@ -39,8 +42,17 @@ def parse_args(argv=None):
     parser.add_argument('--impl', nargs='+',
                         choices=['naive', 'sdpa', 'auto'],
                         help='PSA kernels to sweep (default: config)')
-    parser.add_argument('--part', default='model', choices=['model', 'neck'],
-                        help='time the whole model or the neck alone')
+    parser.add_argument('--part', default='model',
+                        choices=['model', 'neck', 'backbone'],
+                        help='time the whole model, the neck or the '
+                        'backbone alone')
+    parser.add_argument('--checkpoint', nargs='+',
+                        help='weights of CONFIG (and of --compare), in '
+                        'that order (SPT: the trained gates decide what '
+                        'SPA selects)')
+    parser.add_argument('--image', help='time on this image (resized to '
+                        '--shape) instead of random pixels: SPT speed '
+                        'depends on what it selects')
     parser.add_argument('--mode', default='inference',
                         choices=['inference', 'train'],
                         help='inference forward, or one training step '
@@ -53,9 +65,10 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def _inputs(cfg, model, batch, shape, device, mode):
+def _inputs(cfg, model, batch, shape, device, mode, image=None):
     """A preprocessed batch: tensors for inference, (inputs, samples) for
-    training."""
+    training; ``image`` (resized to the shape) replaces the random
+    pixels."""
     is_det = cfg.get('default_scope', 'mmdet') == 'mmdet'
     H, W = shape or ((640, 640) if is_det else (224, 224))
     if is_det:
@@ -70,6 +83,11 @@ def _inputs(cfg, model, batch, shape, device, mode):
                     for _ in range(batch)],
             data_samples=[DataSample().set_gt_label(0)
                           for _ in range(batch)])
+    if image is not None:
+        import mmcv
+        img = mmcv.imresize(mmcv.imread(image), (W, H))
+        img = torch.from_numpy(img).permute(2, 0, 1).contiguous()
+        packed['inputs'] = [img.clone() for _ in range(batch)]
     data = model.data_preprocessor(packed, mode == 'train')
     return data['inputs'].to(device), data['data_samples']
 
@@ -80,9 +98,13 @@ def build_variants(args):
     configs = [args.config] + ([args.compare] if args.compare else [])
     for ci, config in enumerate(configs):
         cfg, model = build_model_from_config(config, args.cfg_options)
+        if args.checkpoint and ci < len(args.checkpoint):
+            from mmengine.runner import load_checkpoint
+            load_checkpoint(model, args.checkpoint[ci], map_location='cpu',
+                            logger=None)
         model.to(args.device)
         inputs, samples = _inputs(cfg, model, args.batch, args.shape,
-                                  args.device, args.mode)
+                                  args.device, args.mode, args.image)
         has_psa = any(
             isinstance(m, PyramidSparseAttention) for m in model.modules())
         sweeps = [(k, i) for k in (args.topk or [None])
@@ -91,11 +113,12 @@ def build_variants(args):
         name = config.rsplit('/', 1)[-1].rsplit('.', 1)[0]
         for topk, impl in sweeps:
             fn = _make_step(model, inputs, samples, args, topk, impl)
-            label = name + (f' [{args.part}]' if args.part == 'neck' else '')
+            label = name + (f' [{args.part}]' if args.part != 'model' else
+                            '')
             variants.append(
                 dict(name=label, topk='-' if topk is None else topk,
                      impl='-' if impl is None else impl, fn=fn,
-                     baseline=(ci == 1)))
+                     baseline=(ci == 1), model=model))
     return variants
 
 
@@ -122,6 +145,15 @@ def _make_step(model, inputs, samples, args, topk, impl):
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+
+        return step
+
+    if args.part == 'backbone':
+
+        def step():
+            model.eval()
+            with torch.no_grad():
+                model.backbone(inputs)
 
         return step
 
@@ -189,6 +221,14 @@ def main(argv=None):
     print(f"ratio = median ms / {ref['name']} (topk {ref['topk']}, impl "
           f"{ref['impl']}); peak MB = extra peak memory of one call, each "
           f"variant in its own process on CPU")
+    for v in variants:  # SPT: what the timed input selected
+        sel = getattr(getattr(v['model'], 'backbone', None),
+                      'last_selection', None)
+        if sel is not None:
+            ratios = ', '.join(f'{k[len("select_ratio_"):]} {float(r):.1%}'
+                               for k, r in sel.ratios.items())
+            print(f"{v['name']}: SPA select ratios of the timed input "
+                  f'(eval, data-dependent): {ratios}')
 
 
 if __name__ == '__main__':

@@ -1,0 +1,28 @@
+# Demo-size RetinaNet with a tiny Swin backbone on the pst-demo detection
+# set: the dense twin of the SPT demo (same widths, depths and window; only
+# the backbone type and the selection loss differ). All values are ours,
+# sized for 128x128 images on 2 CPU cores: window 4 (the stage-3 map of a
+# 128x128 image is 8x8, a 7-window would be mostly padding), embed 32,
+# depths 2-2-4-2, trained from scratch in the R-18 demo's recipe.
+_base_ = './retinanet_r18_fpn_1xb8-24e_pst-demo.py'
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='SwinTransformer',
+        embed_dims=32,
+        depths=(2, 2, 4, 2),
+        num_heads=(1, 2, 4, 8),
+        window_size=4,
+        drop_path_rate=0.1,
+        init_cfg=None),
+    neck=dict(in_channels=[32, 64, 128, 256]))
+val_evaluator = [
+    dict(
+        type='CocoMetric',
+        ann_file='{{$PST_DEMO_DET_ROOT:data/pst_demo_det/}}'
+        'annotations/instances_val.json',
+        metric='bbox',
+        format_only=False),
+    dict(type='SelectRatioMetric')
+]
+test_evaluator = val_evaluator
