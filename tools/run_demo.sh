@@ -5,6 +5,7 @@
 #
 #   bash tools/run_demo.sh          # detection: RetinaNet R-18 + PST-DET-N, bbox mAP
 #   bash tools/run_demo.sh cls      # classification: ResNet-18 + PST-CLS, top-1
+#   bash tools/run_demo.sh spt      # tiny SPT vs Swin RetinaNet: mAP, select ratios, FLOPs
 #
 # A second run reuses the installed environment, the data and the finished
 # training (resumed from its last checkpoint, nothing retrained).
@@ -34,8 +35,12 @@ case $TASK in
     WORK=${PST_DEMO_WORK:-work_dirs/pst_demo_cls}
     UNTRAINED_OPTS=()
     ;;
+  spt)
+    # SPT vs Swin (select ratios, FLOPs, throughput): its own script
+    exec bash "$(dirname "${BASH_SOURCE[0]}")/misc/run_spt_demo.sh"
+    ;;
   *)
-    echo "usage: $0 [det|cls]" >&2
+    echo "usage: $0 [det|cls|spt]" >&2
     exit 2
     ;;
 esac
@@ -43,6 +48,9 @@ esac
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bash "$REPO/tools/install.sh"
 PY=${PST_MM_VENV:-$HOME/.venvs/pst-mm}/bin/python
+# mmengine imports setuptools' deprecated pkg_resources, which warns in every
+# process: known and harmless (requirements pin setuptools < 81).
+export PYTHONWARNINGS="${PYTHONWARNINGS:+$PYTHONWARNINGS,}ignore:pkg_resources is deprecated:UserWarning"
 cd "$REPO"
 metric() { grep '^\[pst-mm\] test metrics:' | tail -1 | sed 's/^\[pst-mm\] test metrics: //'; }
 

@@ -63,6 +63,29 @@ def count_complexity(model: nn.Module, inputs: Sequence[torch.Tensor],
     # for coarse and fine, one q k^T matmul for the eq. 3 scores). The fused
     # inference route computes the same scores with a second fused pass
     # (about twice the score-pass FLOPs) to keep memory at O(N + M).
+    psa_names = [
+        name for name, m in model.named_modules()
+        if isinstance(m, PyramidSparseAttention)
+    ]
+    # fusion='refine' re-weights the selected coarse keys with two small
+    # matmuls (N x k' x d each; one when the naive route keeps A): they
+    # belong to the fine pass, not to the score pass they share the op with.
+    refine_macs = [0]
+
+    def _refine_hook(module, args, _output):
+        x, upper = args[:2]
+        k = module.active_topk()
+        if module.fusion != 'refine' or module.attn != 'softmax' or not k:
+            return
+        B, C, H, W = x.shape
+        M = upper.shape[-2] * upper.shape[-1]
+        n_mm = 1 if module.impl == 'naive' else 2
+        refine_macs[0] += B * H * W * min(k, M) * C * n_mm
+
+    hooks = [
+        model.get_submodule(name).register_forward_hook(_refine_hook)
+        for name in psa_names
+    ]
     fused = psa_kernel._USE_FUSED_SCORES
     psa_kernel._USE_FUSED_SCORES = False
     try:
@@ -70,10 +93,8 @@ def count_complexity(model: nn.Module, inputs: Sequence[torch.Tensor],
         by_module = analyzer.by_module_and_operator()
     finally:
         psa_kernel._USE_FUSED_SCORES = fused
-    psa_names = [
-        name for name, m in model.named_modules()
-        if isinstance(m, PyramidSparseAttention)
-    ]
+        for hook in hooks:
+            hook.remove()
     # SPT's SPA attention is a masked SDPA too: count it apart from PSA's
     # fine pass. Traced on this input, it covers the containers of the
     # tokens SPA selected for it (data-dependent).
@@ -88,6 +109,8 @@ def count_complexity(model: nn.Module, inputs: Sequence[torch.Tensor],
     score = sum(
         by_module.get(name, {}).get('matmul', 0) for name in psa_names
         if getattr(model.get_submodule(name), 'attn', 'softmax') == 'softmax')
+    # the hook ran once per trace (FlopAnalyzer traces the model once)
+    score -= refine_macs[0]
     return dict(
         params=sum(p.numel() for p in model.parameters()),
         macs=total,
@@ -99,7 +122,7 @@ def count_complexity(model: nn.Module, inputs: Sequence[torch.Tensor],
         attention=dict(
             coarse=2 * handle.macs['coarse'],
             score=2 * score,
-            fine=2 * (handle.macs['fine'] - spa),
+            fine=2 * (handle.macs['fine'] - spa + refine_macs[0]),
             **(dict(spa=2 * spa) if spa_names else {})))
 
 

@@ -26,10 +26,12 @@ def test_plain_conv_model_matches_analytic_count():
     assert stats['attention'] == dict(coarse=0, score=0, fine=0)
 
 
+@pytest.mark.parametrize('fusion', ['gate', 'refine'])
 @pytest.mark.parametrize('H, W, topk', [(12, 16, 0), (12, 16, 3), (9, 7, 2)])
-def test_attention_terms(H, W, topk):
+def test_attention_terms(H, W, topk, fusion):
     h, d = 2, 16
-    attn = PyramidSparseAttention(h * d, num_heads=h, topk=topk).eval()
+    attn = PyramidSparseAttention(
+        h * d, num_heads=h, topk=topk, fusion=fusion).eval()
     Hu, Wu = (H + 1) // 2, (W + 1) // 2
     N, M = H * W, Hu * Wu
     stats = count_complexity(
@@ -39,7 +41,10 @@ def test_attention_terms(H, W, topk):
     if topk:
         # The score pass recomputes q k^T; fine attends to 4k tokens.
         assert stats['attention']['score'] == 2 * N * M * d * h
-        assert stats['attention']['fine'] == 4 * N * (4 * topk) * d * h
+        fine = 4 * N * (4 * topk) * d * h
+        if fusion == 'refine':  # A_sel = exp(q k_sel^T - lse), A_sel v_sel
+            fine += 4 * N * topk * d * h
+        assert stats['attention']['fine'] == fine
     else:
         assert stats['attention']['score'] == stats['attention']['fine'] == 0
     assert stats['flops'] > sum(stats['attention'].values())

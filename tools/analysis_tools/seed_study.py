@@ -51,10 +51,11 @@ def parse_args(argv: Optional[Sequence[str]] = None):
         help='a test-time setting: a name and --cfg-options for tools/test.py '
         '(repeatable); defaults to one variant "default" with no options')
     parser.add_argument(
-        '--train-options',
+        '--cfg-options',
         nargs='*',
         default=[],
-        help='extra --cfg-options for every training run')
+        help='extra --cfg-options for every training and evaluation run '
+        '(e.g. data loader settings)')
     parser.add_argument(
         '--metric',
         help='metric key to tabulate; defaults to coco/bbox_mAP for '
@@ -160,7 +161,7 @@ def run_study(args) -> Dict[str, Dict[str, Dict[int, float]]]:
             ckpt = osp.join(run_dir, 'final.pth')
             if not osp.isfile(ckpt):
                 opts = [f'randomness.seed={seed}'] + _schedule_options(
-                    args.epochs) + list(args.train_options)
+                    args.epochs) + list(args.cfg_options)
                 _run([
                     py, 'tools/train.py', cfg_path, '--work-dir', run_dir,
                     '--no-validate', '--cfg-options', *opts
@@ -173,8 +174,9 @@ def run_study(args) -> Dict[str, Dict[str, Dict[int, float]]]:
                 if key not in cache:
                     cmd = [py, 'tools/test.py', cfg_path, ckpt, '--work-dir',
                            osp.join(run_dir, 'test')]
-                    if variant[1:]:
-                        cmd += ['--cfg-options', *variant[1:]]
+                    opts = list(args.cfg_options) + variant[1:]
+                    if opts:
+                        cmd += ['--cfg-options', *opts]
                     out = _run(cmd, args.repo,
                                osp.join(run_dir, f'test_{variant[0]}.log'))
                     line = [ln for ln in out.splitlines()

@@ -53,8 +53,9 @@ class PSTClsNeck(BaseModule):
         score_thr (float): Selection threshold. Defaults to 1e-6.
         score (str): ``'mean_prob'`` or ``'mean_logit'``.
             Defaults to 'mean_prob'.
-        fusion (str): ``'sum'``, ``'gate'``, ``'mean'`` or ``'refine'``.
-            Defaults to 'refine'.
+        fusion (str): ``'gate'`` (official), ``'sum'``, ``'mean'`` or
+            ``'refine'``; see :class:`PyramidSparseAttention`.
+            Defaults to 'gate'.
         cpe_upsample (str): ``'bilinear'`` or ``'nearest'``.
             Defaults to 'bilinear'.
         concat_input (str): ``'embed'`` or ``'raw'``. Defaults to 'embed'.
@@ -90,7 +91,7 @@ class PSTClsNeck(BaseModule):
                  topk: int = 8,
                  score_thr: float = 1e-6,
                  score: str = 'mean_prob',
-                 fusion: str = 'refine',
+                 fusion: str = 'gate',
                  cpe_upsample: str = 'bilinear',
                  concat_input: str = 'embed',
                  fine_in_training: bool = False,

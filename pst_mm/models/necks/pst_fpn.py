@@ -76,7 +76,7 @@ class PSTFPN(BaseModule):
             ``'mean_logit'`` (official code). Defaults to 'mean_prob'.
         fusion (str): Coarse/fine combination, ``'sum'`` (eq. 6),
             ``'gate'`` (official), ``'mean'`` or ``'refine'``; see
-            :class:`PyramidSparseAttention`. Defaults to 'refine'.
+            :class:`PyramidSparseAttention`. Defaults to 'gate'.
         cpe_upsample (str): ``'bilinear'`` (official) or ``'nearest'``.
             Defaults to 'bilinear'.
         concat_input (str): ``'embed'`` (official) or ``'raw'`` (paper),
@@ -124,7 +124,7 @@ class PSTFPN(BaseModule):
         score_thr: float = 1e-6,
         fine_in_training: bool = False,
         score: str = 'mean_prob',
-        fusion: str = 'refine',
+        fusion: str = 'gate',
         cpe_upsample: str = 'bilinear',
         concat_input: str = 'embed',
         share_kv: bool = True,

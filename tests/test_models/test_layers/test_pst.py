@@ -98,20 +98,41 @@ def test_fine_in_training_runs_fine_branch_in_train_mode():
     assert not torch.allclose(on(x, u), off(x, u), atol=1e-4)
 
 
-def test_gradients_reach_every_parameter_used_in_training():
-    model = _pst(num_blocks=2).train()
+@pytest.mark.parametrize('kwargs', [
+    dict(), dict(share_kv=False), dict(fusion='sum')])
+def test_gradients_reach_every_trainable_parameter(kwargs):
+    """Coarse-only training: every trainable parameter gets a gradient (DDP
+    with find_unused_parameters=False requires it); the fine-only gate and
+    fine K/V are frozen, and nothing else is."""
+    model = _pst(num_blocks=2, **kwargs).train()
     x, u = _inputs()
     model(x, u).square().mean().backward()
+    frozen = {n for n, p in model.named_parameters() if not p.requires_grad}
+    assert frozen == {
+        n for n, _ in model.named_parameters()
+        if '.gate.' in n or '.kv_fine.' in n}
+    assert bool(frozen) == (kwargs.get('fusion', 'gate') == 'gate'
+                            or 'share_kv' in kwargs)
     for name, p in model.named_parameters():
-        assert p.grad is not None and p.grad.abs().sum() > 0, name
+        if p.requires_grad:
+            assert p.grad is not None and p.grad.abs().sum() > 0, name
+        else:
+            assert p.grad is None, name
 
 
-def test_fine_in_training_gradients_reach_separate_fine_kv():
+def test_fine_in_training_gradients_reach_gate_and_separate_fine_kv():
     model = _pst(topk=4, fine_in_training=True, share_kv=False).train()
+    assert model.blocks[0].attn.gate is not None
     x, u = _inputs()
     model(x, u).square().mean().backward()
     for name, p in model.named_parameters():
+        assert p.requires_grad, name
         assert p.grad is not None and p.grad.abs().sum() > 0, name
+    # switching the fine branch off later freezes them again
+    attn = model.blocks[0].attn
+    attn.fine_in_training = False
+    assert not any(p.requires_grad for p in attn.gate.parameters())
+    assert not any(p.requires_grad for p in attn.kv_fine.parameters())
 
 
 @pytest.mark.parametrize('kwargs', [
@@ -152,7 +173,8 @@ def test_option_submodules():
     assert (gated.gate.in_channels, gated.gate.out_channels) == (64, 32)
     assert sum(p.numel() for p in gated.gate.parameters()) == \
         2 * 32 * 32 + 32
-    assert _pst().blocks[0].attn.gate is None
+    # the official gate is the default; the other rules have no parameters
+    assert _pst(fusion='sum').blocks[0].attn.gate is None
     assert _pst().blocks[0].attn.kv_fine is None
     unshared = _pst(share_kv=False).blocks[0].attn
     assert unshared.kv_fine is not None and not unshared.share_kv
@@ -384,16 +406,17 @@ def test_parameter_count_against_paper_formula(C, C_up, Cp):
         m = PyramidSparseTransformer(C, C_up, 2 * Cp, Cp, **kw)
         return sum(p.numel() for p in m.parameters())
 
-    n_params = count(concat_input='raw')
+    n_params = count(concat_input='raw', fusion='sum')
     paper = 10 * Cp**2 + (C_up + 3 * C + 61) * Cp
     assert n_params == paper + 12 * Cp
-    # The official output conv reads in_conv(x) (C') instead of x (C).
-    assert count() == n_params + (Cp - C) * 2 * Cp
     # Each option's extra parameters are exactly the layer it adds: the
-    # official gate 2*hd*hd + hd (hd = 32), a separate fine K/V conv + BN.
-    assert count(concat_input='raw', fusion='gate') == \
-        n_params + 2 * 32 * 32 + 32
-    assert count(concat_input='raw', share_kv=False) == \
+    # official gate (the default) 2*hd*hd + hd (hd = 32), the official
+    # output conv reading in_conv(x) (C') instead of x (C), a separate fine
+    # K/V conv + BN.
+    gate = 2 * 32 * 32 + 32
+    assert count(concat_input='raw') == n_params + gate
+    assert count() == n_params + gate + (Cp - C) * 2 * Cp
+    assert count(concat_input='raw', fusion='sum', share_kv=False) == \
         n_params + 2 * Cp * Cp + 4 * Cp
 
 

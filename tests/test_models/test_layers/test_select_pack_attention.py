@@ -12,7 +12,7 @@ from pst_mm.models.layers.select_pack_attention import (
 C, HEADS = 8, 2
 
 
-def _params(seed=0, table=False):
+def _params(seed=0, table=False, dtype=torch.float32):
     g = torch.Generator().manual_seed(seed)
     p = dict(
         qkv_weight=torch.randn(3 * C, C, generator=g) * 0.3,
@@ -21,14 +21,14 @@ def _params(seed=0, table=False):
         proj_bias=torch.randn(C, generator=g) * 0.1)
     if table:
         p['bias_table'] = torch.randn(9, HEADS, generator=g)  # M = 2
-    return {k: v.requires_grad_() for k, v in p.items()}
+    return {k: v.to(dtype).requires_grad_() for k, v in p.items()}
 
 
-def _case(counts, N=12, seed=0):
+def _case(counts, N=12, seed=0, dtype=torch.float32):
     """x (B, N, C) and a selection with ``counts[b]`` tokens in image b."""
     g = torch.Generator().manual_seed(seed)
     B = len(counts)
-    x = torch.randn(B, N, C, generator=g, requires_grad=True)
+    x = torch.randn(B, N, C, generator=g).to(dtype).requires_grad_()
     sel = torch.zeros(B, N, dtype=torch.bool)
     for b, n in enumerate(counts):
         sel[b, torch.randperm(N, generator=g)[:n]] = True
@@ -48,14 +48,16 @@ def _case(counts, N=12, seed=0):
     ((12, ), 9, False, True),       # one image, all selected
 ])
 def test_packed_equals_segment_loop(counts, L, per_image, bias):
-    x, sel, group, coords = _case(counts)
-    p = _params(table=bias)
+    # float64, so that the two summation orders agree to 1e-10 and a
+    # wrong mask (a leak of one token) cannot hide in float32 noise
+    x, sel, group, coords = _case(counts, dtype=torch.float64)
+    p = _params(table=bias, dtype=torch.float64)
     extra = dict(coords=coords, window_size=2) if bias else {}
     kw = dict(num_heads=HEADS, container_len=L, pack_per_image=per_image,
               **extra)
     out = select_pack_attention(x, sel, group, **p, **kw)
     ref = select_pack_attention_reference(x, sel, group, **p, **kw)
-    torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(out, ref, atol=1e-10, rtol=1e-9)
     assert torch.isfinite(out).all()
     assert (out[~sel] == 0).all()
     if sum(counts) == 0:  # attention skipped: a constant zero output
@@ -67,7 +69,7 @@ def test_packed_equals_segment_loop(counts, L, per_image, bias):
     g_out = torch.autograd.grad((out * w).sum(), leaves, allow_unused=True)
     g_ref = torch.autograd.grad((ref * w).sum(), leaves, allow_unused=True)
     for a, b in zip(g_out, g_ref):
-        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-9)
 
 
 def test_pack_layout():
