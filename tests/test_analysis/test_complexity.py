@@ -104,14 +104,16 @@ def test_get_flops_tool_end_to_end(tmp_path):
     s0 = json.load(open(out0))
     assert s0['attention']['fine'] == s0['attention']['score'] == 0
     assert s0['attention']['coarse'] == stats['attention']['coarse']
-    # Fine attention adds the score and fine passes, and the shared K/V
-    # projection applied to X (demo neck: C' 64 at 16x16, 128 at 8x8).
-    kv = 0
+    # Fine attention adds the score and fine passes, the shared K/V
+    # projection applied to X and the official gate, a linear 2hd -> hd per
+    # head and token (demo neck: C' 64 at 16x16, 128 at 8x8; hd = 32).
+    kv = gate = 0
     for c, hw in ((64, 16), (128, 8)):
         conv = PyramidSparseAttention(c).kv.eval()
         kv += count_complexity(conv, (torch.rand(1, c, hw, hw), ))['flops']
+        gate += 2 * hw * hw * (c // 32) * (2 * 32) * 32
     assert stats['flops'] - s0['flops'] == \
-        stats['attention']['score'] + stats['attention']['fine'] + kv
+        stats['attention']['score'] + stats['attention']['fine'] + kv + gate
 
 
 def test_model_zoo_table_rows_come_from_get_flops():

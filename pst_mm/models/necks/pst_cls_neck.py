@@ -59,6 +59,8 @@ class PSTClsNeck(BaseModule):
         cpe_upsample (str): ``'bilinear'`` or ``'nearest'``.
             Defaults to 'bilinear'.
         concat_input (str): ``'embed'`` or ``'raw'``. Defaults to 'embed'.
+        weight_init (str): ``'trunc_normal'`` (official) or ``'kaiming'``
+            for the PSA blocks' convs. Defaults to 'trunc_normal'.
         fine_in_training (bool): Fine branch in training. Defaults to False.
         share_kv (bool): Shared coarse/fine K/V. Defaults to True.
         attn (str): ``'softmax'``, ``'linear'`` or ``'linear_relu'``.
@@ -94,6 +96,7 @@ class PSTClsNeck(BaseModule):
                  fusion: str = 'gate',
                  cpe_upsample: str = 'bilinear',
                  concat_input: str = 'embed',
+                 weight_init: str = 'trunc_normal',
                  fine_in_training: bool = False,
                  share_kv: bool = True,
                  attn: str = 'softmax',
@@ -130,6 +133,7 @@ class PSTClsNeck(BaseModule):
             num_blocks=num_blocks,
             mlp_ratio=mlp_ratio,
             concat_input=concat_input,
+            weight_init=weight_init,
             norm_cfg=norm_cfg,
             act_cfg=act_cfg,
             num_heads=num_heads,

@@ -81,6 +81,8 @@ class PSTFPN(BaseModule):
             Defaults to 'bilinear'.
         concat_input (str): ``'embed'`` (official) or ``'raw'`` (paper),
             see :class:`PyramidSparseTransformer`. Defaults to 'embed'.
+        weight_init (str): ``'trunc_normal'`` (official) or ``'kaiming'``
+            for the PSA blocks' convs. Defaults to 'trunc_normal'.
         share_kv (bool): Share coarse/fine K/V projections. Defaults to True.
         attn (str): ``'softmax'``, ``'linear'`` or ``'linear_relu'``.
             Defaults to 'softmax'.
@@ -127,6 +129,7 @@ class PSTFPN(BaseModule):
         fusion: str = 'gate',
         cpe_upsample: str = 'bilinear',
         concat_input: str = 'embed',
+        weight_init: str = 'trunc_normal',
         share_kv: bool = True,
         attn: str = 'softmax',
         impl: str = 'auto',
@@ -187,6 +190,7 @@ class PSTFPN(BaseModule):
                 num_blocks=num_blocks,
                 mlp_ratio=mlp_ratio,
                 concat_input=concat_input,
+                weight_init=weight_init,
                 norm_cfg=norm_cfg,
                 act_cfg=act_cfg,
                 num_heads=num_heads,

@@ -105,6 +105,9 @@ def test_official_topology():
     assert torch.equal(out, expected)
     no_c4 = PSTClsNeck((32, 64), channels=16, concat_c4=False)
     assert no_c4.downsample.conv.in_channels == 16
+    assert neck.pst.blocks[0].weight_init == 'trunc_normal'
+    kaiming = PSTClsNeck((32, 64), channels=16, weight_init='kaiming')
+    assert kaiming.pst.blocks[0].weight_init == 'kaiming'
 
 
 def test_checkpoint_of_another_layout_fails_loudly():
