@@ -14,8 +14,20 @@ against the baseline (the ``--compare`` config, else the first variant).
         --part backbone --checkpoint SPT_CKPT SWIN_CKPT --image IMG --batch 8
     # one training step (coarse only), batch 2
     python tools/analysis_tools/benchmark.py CONFIG --compare BASE --mode train --batch 2
+    # GPU: fp16 autocast, eager and CUDA-graph replay, top kernels of the neck
+    python tools/analysis_tools/benchmark.py CONFIG --compare BASE --device cuda \
+        --amp fp16 --topk 0 8 --batch 1 --cuda-graph
+    python tools/analysis_tools/benchmark.py CONFIG --device cuda --amp fp16 \
+        --part neck --topk 8 --profile 15
+    # torch.compile (inductor; on CPU it needs a C++ compiler)
+    python tools/analysis_tools/benchmark.py CONFIG --part neck --topk 8 --compile
+
+``--amp``, ``--cuda-graph`` and ``--compile`` apply to inference only.
+``--cuda-graph`` captures each variant's call once (static input) and times
+its replay: what is left when no kernel launch costs CPU time.
 """
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -40,7 +52,7 @@ def parse_args(argv=None):
     parser.add_argument('--topk', type=int, nargs='+',
                         help='PSA top-k values to sweep (default: config)')
     parser.add_argument('--impl', nargs='+',
-                        choices=['naive', 'sdpa', 'auto'],
+                        choices=['naive', 'sdpa', 'triton', 'auto'],
                         help='PSA kernels to sweep (default: config)')
     parser.add_argument('--part', default='model',
                         choices=['model', 'neck', 'backbone'],
@@ -57,12 +69,56 @@ def parse_args(argv=None):
                         choices=['inference', 'train'],
                         help='inference forward, or one training step '
                         '(forward, loss, backward, SGD step; coarse only)')
+    parser.add_argument('--amp', choices=['fp16', 'bf16'],
+                        help='run under torch.autocast with this dtype '
+                        '(inference)')
+    parser.add_argument('--cuda-graph', action='store_true',
+                        help='capture every variant in a CUDA graph and '
+                        'time its replay (needs --device cuda)')
+    parser.add_argument('--compile', nargs='?', const='inductor',
+                        metavar='BACKEND',
+                        help='torch.compile the timed module (model, neck or '
+                        'backbone) with this backend (default inductor; '
+                        '"eager" only checks the capture)')
+    parser.add_argument('--compile-mode',
+                        help='torch.compile mode, e.g. max-autotune')
+    parser.add_argument('--profile', type=int, metavar='N',
+                        help='after timing, profile one call of every '
+                        'variant and print its N ops with the most self '
+                        'time: GPU kernel time with --device cuda, CPU time '
+                        'otherwise')
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--repeat', type=int, default=10)
     parser.add_argument('--cfg-options', nargs='+', action=DictAction)
     parser.add_argument('--_memory-variant', dest='memory_variant', type=int,
                         help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    check_args(parser, args)
+    return args
+
+
+def check_args(parser, args) -> None:
+    """Reject option combinations that cannot apply, naming the option."""
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda: CUDA is not available on this machine')
+    gpu_only = args.mode == 'train' and (args.amp or args.cuda_graph
+                                         or args.compile)
+    if gpu_only:
+        parser.error('--amp, --cuda-graph and --compile time inference; '
+                     'they do not apply to --mode train')
+    if args.cuda_graph and args.device != 'cuda':
+        parser.error('--cuda-graph needs --device cuda: CUDA graphs capture '
+                     'GPU kernel launches (there is nothing to capture on '
+                     'the CPU)')
+    if args.cuda_graph and args.compile:
+        parser.error('--cuda-graph and --compile exclude each other; use '
+                     '--compile --compile-mode reduce-overhead for '
+                     'torch.compile with CUDA graphs')
+    if args.compile_mode and not args.compile:
+        parser.error('--compile-mode needs --compile')
+    if args.profile is not None and args.profile < 1:
+        parser.error(f'--profile takes a positive number of rows, got '
+                     f'{args.profile}')
 
 
 def _inputs(cfg, model, batch, shape, device, mode, image=None):
@@ -148,37 +204,82 @@ def _make_step(model, inputs, samples, args, topk, impl):
 
         return step
 
-    if args.part == 'backbone':
+    module, call = _timed_call(model, inputs, args)
+    if args.compile:
+        kwargs = dict(backend=args.compile)
+        if args.compile_mode:
+            kwargs['mode'] = args.compile_mode
+        module = torch.compile(module, **kwargs)
+    autocast = _autocast(args)
 
-        def step():
-            model.eval()
-            with torch.no_grad():
-                model.backbone(inputs)
+    def step():
+        _configure(model, topk, impl)
+        model.eval()
+        with torch.no_grad(), autocast():
+            return call(module)
 
+    if not args.cuda_graph:
         return step
+    return _cuda_graph_replay(step)
 
+
+def _timed_call(model, inputs, args):
+    """The module that ``--part`` times and how to call it."""
+    if args.part == 'backbone':
+        return model.backbone, lambda m: m(inputs)
     if args.part == 'neck':
         if getattr(model, 'neck', None) is None:
             raise ValueError(f'{args.config}: the model has no neck')
         with torch.no_grad():
             model.eval()
             feats = model.backbone(inputs)
+        return model.neck, lambda m: m(feats)
+    return model, lambda m: m(inputs, mode='tensor')
 
-        def step():
-            _configure(model, topk, impl)
-            model.eval()
-            with torch.no_grad():
-                model.neck(feats)
 
-        return step
+def _autocast(args):
+    if args.amp is None:
+        return contextlib.nullcontext
+    dtype = dict(fp16=torch.float16, bf16=torch.bfloat16)[args.amp]
+    return lambda: torch.autocast(device_type=args.device, dtype=dtype)
 
-    def step():
-        _configure(model, topk, impl)
-        model.eval()
-        with torch.no_grad():
-            model(inputs, mode='tensor')
 
-    return step
+def _cuda_graph_replay(step):
+    """Capture ``step`` (its variant configured) in a CUDA graph and return
+    the replay. Warm-up runs on a side stream, as capture requires."""
+    stream = torch.cuda.Stream()
+    stream.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(stream):
+        for _ in range(3):
+            step()
+    torch.cuda.current_stream().wait_stream(stream)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        step()
+    return graph.replay
+
+
+def profile_variants(variants, args) -> None:
+    """Print the ops with the most self time in one call of each variant:
+    CUDA kernel time with ``--device cuda``, CPU time otherwise."""
+    from torch.profiler import ProfilerActivity, profile
+    cuda = args.device == 'cuda'
+    activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA]
+                                           if cuda else [])
+    sort_by = 'self_device_time_total' if cuda else 'self_cpu_time_total'
+    for v in variants:
+        v['fn']()  # warm
+        if cuda:
+            torch.cuda.synchronize()
+        with profile(activities=activities) as prof:
+            v['fn']()
+            if cuda:
+                torch.cuda.synchronize()
+        print(f"\nprofile: {v['name']} (topk {v['topk']}, impl "
+              f"{v['impl']}), top {args.profile} ops by "
+              f"{'GPU' if cuda else 'CPU'} self time")
+        print(prof.key_averages().table(sort_by=sort_by,
+                                        row_limit=args.profile))
 
 
 def main(argv=None):
@@ -208,9 +309,14 @@ def main(argv=None):
                 ['--_memory-variant', str(i)])
     ref = next((v for v in variants if v['baseline']), variants[0])
     shape = 'x'.join(map(str, args.shape)) if args.shape else 'default'
+    extras = ''.join(
+        f', {x}' for x, on in ((f'amp {args.amp}', args.amp),
+                               ('CUDA graph replay', args.cuda_graph),
+                               (f'torch.compile({args.compile})',
+                                args.compile)) if on)
     print(f'{args.mode}, {args.part}, batch {args.batch}, shape {shape}, '
-          f'{args.device}, {torch.get_num_threads()} threads, median of '
-          f'{args.repeat} after {args.warmup} warm-up, interleaved')
+          f'{args.device}{extras}, {torch.get_num_threads()} threads, median '
+          f'of {args.repeat} after {args.warmup} warm-up, interleaved')
     width = max(len(v['name']) for v in variants)
     print(f"{'model':<{width}} {'topk':>4} {'impl':>5} {'median ms':>10} "
           f"{'img/s':>8} {'peak MB':>8} {'ratio':>7}")
@@ -221,6 +327,8 @@ def main(argv=None):
     print(f"ratio = median ms / {ref['name']} (topk {ref['topk']}, impl "
           f"{ref['impl']}); peak MB = extra peak memory of one call, each "
           f"variant in its own process on CPU")
+    if args.profile:
+        profile_variants(variants, args)
     for v in variants:  # SPT: what the timed input selected
         sel = getattr(getattr(v['model'], 'backbone', None),
                       'last_selection', None)

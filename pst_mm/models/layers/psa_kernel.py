@@ -5,6 +5,7 @@ Plain PyTorch, no registry: every module and test calls
 :func:`pyramid_sparse_attention` (or :func:`pyramid_sparse_attention_parts`
 when the coarse and fine outputs or the selection are needed separately).
 """
+import logging
 import math
 from typing import NamedTuple, Optional, Sequence, Tuple
 
@@ -12,7 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-IMPLS = ('naive', 'sdpa', 'auto')
+# 'triton': the 'sdpa' path whose eq. 3 scores come from the Triton kernel of
+# psa_triton.py (falls back to the portable route, with one log line, where
+# that kernel cannot run). 'auto' picks 'triton' on CUDA, 'sdpa' elsewhere.
+IMPLS = ('naive', 'sdpa', 'triton', 'auto')
 # 'mean_prob': paper eq. 3, the mean over queries of the softmax probabilities;
 # 'mean_logit': the official code's rule, the mean over queries of the scaled
 # logits (equal to ``mean(q) . k_j / sqrt(d)``).
@@ -27,6 +31,9 @@ _SCORE_CHUNK_ELEMS = 1 << 22
 # fused kernel provides it (see _selection_scores_from_lse); tests switch it
 # off to check the portable chunked path.
 _USE_FUSED_SCORES = True
+
+logger = logging.getLogger(__name__)
+_LOGGED_FALLBACKS = set()
 
 
 class PSAOutput(NamedTuple):
@@ -108,12 +115,44 @@ def _check_inputs(q: Tensor, k: Tensor, v: Tensor, k_fine: Tensor,
             f'got {(Hu, Wu)}')
 
 
-def _resolve_impl(impl: str) -> str:
+def _resolve_impl(impl: str, device: torch.device) -> str:
+    # ONNX export: only standard ops (matmul, softmax, TopK, Gather), no
+    # private fused kernels; the runtime fuses what it can.
+    if torch.onnx.is_in_onnx_export():
+        return 'naive'
+    if impl != 'auto':
+        return impl
     # SDPA never materialises the N x M attention matrix, and dispatches to
     # FlashAttention / memory-efficient kernels on CUDA and to a fused flash
     # kernel on CPU, where it is 7x faster than explicit matmul + softmax at
-    # the paper's scale (tools/analysis_tools/psa_kernel_benchmark.py).
-    return 'sdpa' if impl == 'auto' else impl
+    # the paper's scale (tools/analysis_tools/psa_kernel_benchmark.py). On
+    # CUDA the eq. 3 scores come from the Triton kernel.
+    return 'triton' if device.type == 'cuda' else 'sdpa'
+
+
+def _log_fallback_once(reason: str) -> None:
+    """One log line per distinct reason the Triton kernel was not used."""
+    if reason in _LOGGED_FALLBACKS or torch.compiler.is_compiling():
+        return
+    _LOGGED_FALLBACKS.add(reason)
+    logger.warning('PSA: Triton selection-score kernel unavailable (%s); '
+                   'using the portable score path', reason)
+
+
+def _triton_scores(q: Tensor, k: Tensor, lse: Tensor,
+                   scale: float) -> Optional[Tensor]:
+    """Eq. 3 scores from the Triton kernel, or None (logged once) where it
+    cannot run on these inputs."""
+    try:
+        from . import psa_triton
+    except ImportError as e:  # pragma: no cover - broken Triton install
+        _log_fallback_once(f'cannot import it: {e}')
+        return None
+    reason = psa_triton.triton_unsupported(q, k)
+    if reason is not None:
+        _log_fallback_once(reason)
+        return None
+    return psa_triton.triton_selection_scores(q, k, lse, scale)
 
 
 def _chunked_stats(q: Tensor, k: Tensor, scale: float,
@@ -217,8 +256,11 @@ def _fine_token_index(indices: Tensor, valid: Tensor, fine_hw: Tuple[int, int],
     H, W = fine_hw
     r = torch.div(indices, coarse_w, rounding_mode='floor')
     c = indices - r * coarse_w
-    dr = indices.new_tensor([0, 0, 1, 1])
-    dc = indices.new_tensor([0, 1, 0, 1])
+    # (0, 0, 1, 1) and (0, 1, 0, 1), built on the device: a host tensor
+    # here would be a host-to-device copy, which CUDA graphs cannot capture
+    quad = torch.arange(4, device=indices.device)
+    dr = torch.div(quad, 2, rounding_mode='floor')
+    dc = quad - 2 * dr
     rows = (2 * r).unsqueeze(-1) + dr  # (B, h, k', 4)
     cols = (2 * c).unsqueeze(-1) + dc
     mask = valid.unsqueeze(-1) & (rows < H) & (cols < W)
@@ -251,7 +293,7 @@ def pyramid_sparse_attention_parts(q: Tensor,
     """
     _check_inputs(q, k, v, k_fine, v_fine, fine_hw, coarse_hw, topk, impl,
                   score)
-    impl = _resolve_impl(impl)
+    impl = _resolve_impl(impl, q.device)
     H, W = (int(x) for x in fine_hw)
     Wu = int(coarse_hw[1])
     d = q.shape[-1]
@@ -276,7 +318,9 @@ def pyramid_sparse_attention_parts(q: Tensor,
             fused = _fused_attention_lse(q, k, v, scale)
             if fused is not None:
                 coarse, lse = fused
-                if prob_scores:
+                if prob_scores and impl == 'triton':
+                    scores = _triton_scores(q, k, lse, scale)
+                if prob_scores and scores is None:
                     scores = _selection_scores_from_lse(q, k, lse, scale)
         if coarse is None:
             coarse = F.scaled_dot_product_attention(q, k, v)
@@ -381,10 +425,17 @@ def pyramid_sparse_attention(q: Tensor,
         score_thr (float): Only coarse keys whose score is strictly greater
             are selected. Defaults to 1e-6.
         impl (str): ``'naive'`` (explicit matmul/softmax, materialises A),
-            ``'sdpa'`` (``F.scaled_dot_product_attention``, with selection
-            scores accumulated over query chunks so memory stays
-            O(chunk * M)) or ``'auto'`` (the fastest correct choice for the
-            device). Defaults to ``'auto'``.
+            ``'sdpa'`` (``F.scaled_dot_product_attention``; at inference the
+            eq. 3 scores come from a second fused pass that reuses the
+            coarse pass's log-sum-exp, with autograd they are accumulated
+            over query chunks; memory O(N + M) or O(chunk * M)),
+            ``'triton'`` (``'sdpa'`` with the inference scores from the
+            Triton kernel of :mod:`.psa_triton`; where it cannot run, e.g.
+            float64 or CPU tensors, the ``'sdpa'`` route is used and one
+            line logged) or ``'auto'`` (``'triton'`` on CUDA, ``'sdpa'``
+            elsewhere). Under ``torch.onnx.export`` every impl runs
+            ``'naive'``, which exports to standard ONNX ops.
+            Defaults to ``'auto'``.
         score (str): Selection score, ``'mean_prob'`` (paper eq. 3) or
             ``'mean_logit'`` (official code). Defaults to 'mean_prob'.
 

@@ -331,8 +331,10 @@ class PyramidSparseAttention(BaseModule):
             pe = F.interpolate(
                 pe, size=(H, W), mode='bilinear', align_corners=False)
         else:  # each coarse position onto exactly the 2x2 patch it covers
-            pe = pe.repeat_interleave(2, dim=-2).repeat_interleave(
-                2, dim=-1)[..., :H, :W]
+            # (nearest x2 == repeat_interleave(2) on both axes; exports to
+            # ONNX Resize with either exporter)
+            pe = F.interpolate(pe, scale_factor=2.0, mode='nearest')[
+                ..., :H, :W]
         return self.proj(out + pe)
 
     def fuse(self, parts) -> Tensor:
