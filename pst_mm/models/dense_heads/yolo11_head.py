@@ -8,6 +8,7 @@ from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.utils import (ConfigType, InstanceList, OptConfigType,
                          OptInstanceList, OptMultiConfig)
+from mmengine.config import ConfigDict
 from mmengine.dist import get_world_size
 from mmengine.structures import InstanceData
 from torch import Tensor
@@ -124,7 +125,8 @@ class YOLOv11Head(BaseDenseHead):
         self.reg_max = reg_max
         self.scale_loss_by_batch = scale_loss_by_batch
         self.train_cfg = train_cfg
-        self.test_cfg = test_cfg
+        # mmdet's post-processing reads attributes (cfg.nms): plain dicts too
+        self.test_cfg = None if test_cfg is None else ConfigDict(test_cfg)
 
         c0 = in_channels[0]
         reg_ch = max(16, c0 // 4, 4 * reg_max)
