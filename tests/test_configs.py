@@ -61,6 +61,8 @@ def _cls_inputs(cfg):
     inputs = [torch.randint(0, 255, (3, 64, 64), generator=g).byte()
               for _ in range(2)]
     samples = [DataSample().set_gt_label(i % num_classes) for i in range(2)]
+    for ds in samples:  # object boxes for SPT's selection loss (VOC)
+        ds.set_field(torch.tensor([[4., 8., 30., 40.]]), 'gt_bboxes')
     return dict(inputs=inputs, data_samples=samples)
 
 

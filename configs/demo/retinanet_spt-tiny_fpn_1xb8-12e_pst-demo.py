@@ -4,7 +4,7 @@
 # SPA from stage 3. Ours: the tiny sizes of the Swin demo (window 4,
 # container 16), RetinaNet (the paper uses R-CNNs; the demo set has no
 # masks and a single-stage detector trains fastest on the CPU).
-_base_ = './retinanet_swin-tiny_fpn_1xb8-24e_pst-demo.py'
+_base_ = './retinanet_swin-tiny_fpn_1xb8-12e_pst-demo.py'
 model = dict(
     type='SPTRetinaNet',
     select_loss_weight=0.01,

@@ -41,3 +41,16 @@ optim_wrapper = dict(
         lr=0.0001,
         betas=(0.9, 0.999),
         weight_decay=0.05))
+
+# SelectRatioMetric reports the SPT twin's eval select ratios (nothing for
+# Swin); it is here so that the twins differ only in the backbone.
+val_evaluator = [
+    dict(
+        type='CocoMetric',
+        ann_file='data/coco/annotations/instances_val2017.json',
+        metric=['bbox', 'segm'],
+        format_only=False,
+        backend_args=None),
+    dict(type='SelectRatioMetric')
+]
+test_evaluator = val_evaluator

@@ -1,9 +1,11 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
 from .demo_data import (CLS_SOURCES, DET_CLASSES, build_cls_demo,
                         build_det_demo, skimage_data_dir)
-from .transforms import CachedCopyPaste
+from .transforms import CachedCopyPaste, YOLOHSVRandomAug
+from .voc_boxes import VOCWithBoxes, object_ratio
 
 __all__ = [
     'build_det_demo', 'build_cls_demo', 'skimage_data_dir', 'DET_CLASSES',
-    'CLS_SOURCES', 'CachedCopyPaste'
+    'CLS_SOURCES', 'CachedCopyPaste', 'YOLOHSVRandomAug', 'VOCWithBoxes',
+    'object_ratio'
 ]

@@ -10,7 +10,7 @@ import pytest
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis_tools'))
 sys.path.insert(0, osp.join(REPO, 'tools', 'dataset_converters'))
-SPT_DEMO = osp.join(REPO, 'configs/demo/retinanet_spt-tiny_fpn_1xb8-24e_'
+SPT_DEMO = osp.join(REPO, 'configs/demo/retinanet_spt-tiny_fpn_1xb8-12e_'
                     'pst-demo.py')
 SWIN_DEMO = SPT_DEMO.replace('_spt-tiny_', '_swin-tiny_')
 

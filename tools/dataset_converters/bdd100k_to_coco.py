@@ -19,31 +19,20 @@ boxes, is below 25 %: ``--max-object-ratio 0.25``.
         data/bdd100k/annotations/det_train_coco.json
     python tools/dataset_converters/bdd100k_to_coco.py \\
         data/bdd100k/labels/det_20/det_val.json \\
-        data/bdd100k/annotations/det_val_coco_bdd-s.json --max-object-ratio 0.25
+        data/bdd100k/annotations/det_val_coco_bdd-s.json \\
+        --max-object-ratio 0.25
 """
 import argparse
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional
 
-import numpy as np
+from pst_mm.datasets import object_ratio
 
 BDD100K_CLASSES = ('pedestrian', 'rider', 'car', 'truck', 'bus', 'train',
                    'motorcycle', 'bicycle', 'traffic light', 'traffic sign')
 ALIASES = {'person': 'pedestrian', 'bike': 'bicycle', 'motor': 'motorcycle'}
-
-
-def object_ratio(boxes: Sequence[Sequence[float]], width: int,
-                 height: int) -> float:
-    """Share of the image's pixels covered by the union of ``boxes``
-    (x1, y1, x2, y2; a pixel counts when its square overlaps a box)."""
-    covered = np.zeros((height, width), dtype=bool)
-    for x1, y1, x2, y2 in boxes:
-        c0, c1 = int(np.floor(max(x1, 0))), int(np.ceil(min(x2, width)))
-        r0, r1 = int(np.floor(max(y1, 0))), int(np.ceil(min(y2, height)))
-        covered[r0:r1, c0:c1] = True
-    return float(covered.mean())
 
 
 def convert(frames: List[Dict],

@@ -26,7 +26,8 @@ from ..layers.select_pack_attention import (NOISE_TYPES, check_container_len,
 # SPT-T/S/B (paper Sec. 3.1, Table 1): Swin's widths and heads with 4 more
 # stage-3 blocks ("four additional blocks introduced at the third stage",
 # Sec. 4.2) for T and S; the paper's B row is read as Swin-B + 4 (its
-# parameter count, 145 -> 153 M, does not quite fit: the design notes).
+# Cascade Mask R-CNN then has the paper's 153 M parameters; the paper's
+# Swin-B* row, 145 M, is the one that does not fit: 140 M).
 # SPT-T/12 (App. B.2) keeps Swin-T's depths: 48 M parameters like Swin-T.
 SPT_ARCHS: Dict[str, Dict] = {
     't': dict(embed_dims=96, depths=(2, 2, 10, 2), num_heads=(3, 6, 12, 24)),
@@ -389,8 +390,9 @@ class SPT(SwinTransformer):
                 Defaults to False.
 
         Returns:
-            list[Tensor] | tuple[list[Tensor], SPTSelection]: NCHW features
-            of ``out_indices`` (and the selection).
+            tuple[Tensor] | tuple[tuple[Tensor], SPTSelection]: NCHW
+            features of ``out_indices`` (and the selection); a tuple, as
+            mmpretrain's necks require (mmdet's necks take it too).
         """
         x, hw_shape = self.patch_embed(x)
         if self.use_abs_pos_embed:
@@ -439,8 +441,8 @@ class SPT(SwinTransformer):
         # the graph in training); analysis tools read it in eval.
         self.last_selection = selection
         if return_select:
-            return outs, selection
-        return outs
+            return tuple(outs), selection
+        return tuple(outs)
 
 
 PRETRAIN_MODELS.register_module(module=SPT)

@@ -9,7 +9,7 @@ targets from the ground-truth boxes and adds
 no ground truth; it stores each image's select ratios in the prediction's
 metainfo (``select_ratios``) for :class:`SelectRatioMetric`.
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -142,8 +142,8 @@ class SelectLossMixin:
         losses.update(sel.ratios)
         return losses
 
-    def predict(self, inputs: Tensor, data_samples: Sequence, *args,
-                **kwargs):
+    def predict(self, inputs: Tensor, data_samples: Optional[Sequence] = None,
+                *args, **kwargs):
         """Host predictions; each carries ``select_ratios`` in its
         metainfo."""
         results = super().predict(inputs, data_samples, *args, **kwargs)

@@ -144,6 +144,35 @@ def test_pack_per_image_is_batch_independent():
         torch.testing.assert_close(a[1:], b, atol=1e-5, rtol=1e-5)
 
 
+def test_no_leakage_between_images():
+    # containers span images (the paper's packing): perturbing image 2
+    # leaves image 1 unchanged
+    spt = _tiny_spt(select_thr=0.5).eval()
+    with torch.no_grad():
+        for i in (2, 3):
+            for block in spt.stages[i].blocks:  # a partial selection
+                block.gate.weight.normal_(0, 1)
+    x = torch.randn(3, 3, 64, 64)
+    x2 = x.clone()
+    x2[1] += torch.randn_like(x2[1])
+    with torch.no_grad():
+        a, sel = spt(x, return_select=True)
+        b = spt(x2)
+    assert 0 < float(sel.ratios['select_ratio_s3']) < 1
+    for o1, o2 in zip(a, b):
+        torch.testing.assert_close(o1[0], o2[0], atol=1e-6, rtol=1e-6)
+        assert not torch.allclose(o1[1], o2[1])
+
+
+def test_outputs_are_a_tuple_for_mmpretrain_necks():
+    from mmpretrain.models.necks import GlobalAveragePooling
+    spt = _tiny_spt(out_indices=(3, )).eval()
+    with torch.no_grad():
+        outs = spt(torch.randn(2, 3, 64, 64))
+    assert isinstance(outs, tuple) and len(outs) == 1
+    assert GlobalAveragePooling()(outs)[0].shape == (2, 256)
+
+
 def test_arch_presets_and_registries():
     from mmdet.registry import MODELS
     from mmpretrain.registry import MODELS as PRETRAIN_MODELS

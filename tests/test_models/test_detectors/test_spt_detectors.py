@@ -124,6 +124,38 @@ def test_detector_loss_predict_and_tensor_modes():
         assert 0 <= r['select_ratio_s3'] <= 1
 
 
+def test_gate_gets_task_gradient_with_select_loss_weight_zero():
+    from mmdet.testing import demo_mm_inputs
+    torch.manual_seed(0)
+    model = _retinanet(weight=0.)
+    packed = demo_mm_inputs(2, [(3, 64, 96), (3, 96, 64)], num_items=[2, 1],
+                            num_classes=2)
+    model.train()
+    blocks = [b for i in (2, 3) for b in model.backbone.stages[i].blocks]
+    # eq. 4's max(gate, s_up) passes gradient only to the branch that wins:
+    # record, per block, whether its own gate wins for some token
+    wins = {}
+
+    def record(block):
+        def hook(module, args, out):
+            s_up = args[2] if len(args) > 2 else None
+            own = block.gate(block.norm1(args[0])).view_as(out[1])
+            wins[block] = s_up is None or bool((own >= s_up).any())
+        return hook
+
+    handles = [b.register_forward_hook(record(b)) for b in blocks]
+    losses = model(**model.data_preprocessor(packed, True), mode='loss')
+    for h in handles:
+        h.remove()
+    assert losses['loss_select'].item() == 0  # logged, no gradient
+    sum(v.sum() if torch.is_tensor(v) else sum(x.sum() for x in v)
+        for k, v in losses.items() if 'loss' in k).backward()
+    grads = [float(b.gate.weight.grad.abs().max()) for b in blocks]
+    assert sum(wins.values()) >= 3, wins
+    for b, g in zip(blocks, grads):  # no pre-LayerNorm trap (max ~0.007)
+        assert g > 1e-2 if wins[b] else g == 0, (grads, wins)
+
+
 def test_select_ratios_exclude_batch_padding():
     spt = SPT(**{k: v for k, v in TINY_SPT.items() if k != 'type'}).eval()
     with torch.no_grad():
@@ -197,12 +229,12 @@ def test_spt_configs_differ_from_swin_only_in_the_backbone():
     pairs = []
     for spt in glob.glob(osp.join(repo, 'configs', '*', '*_spt-*.py')):
         tag = osp.basename(spt).split('_')[1]
-        swin = spt.replace(f'_{tag}_', '_swin-' + tag[len('spt-'):] + '_')
-        if tag.startswith('spt-tiny'):
-            swin = spt.replace('_spt-tiny_', '_swin-tiny_')
+        # SPT-T/12 (App. B.2) has Swin-T's depths: its twin is Swin-T
+        swin_tag = 'swin-' + tag[len('spt-'):].replace('t12-', 't-', 1)
+        swin = spt.replace(f'_{tag}_', f'_{swin_tag}_')
         assert osp.exists(swin), swin
         pairs.append((spt, swin))
-    assert len(pairs) >= 3, pairs
+    assert len(pairs) >= 8, pairs
     for spt, swin in pairs:
         a = Config.fromfile(spt).to_dict()
         b = Config.fromfile(swin).to_dict()
@@ -217,3 +249,30 @@ def test_spt_configs_differ_from_swin_only_in_the_backbone():
         assert a['model'].pop('type') == 'SPT' + b['model'].pop('type')
         a['model'].pop('select_loss_weight')
         assert a == b, f'{spt} and {swin} differ outside the backbone'
+
+
+def test_voc_spt_config_differs_from_swin_only_in_the_backbone():
+    """The VOC multi-label twins (Tables 5 and 7): same data, head and
+    recipe; SPT-T (mmdet's Swin layout) against mmpretrain's Swin-T, both
+    from ImageNet-1k Swin-T weights."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__)))))
+    a = Config.fromfile(osp.join(
+        repo, 'configs/spt/spt-t-p4-w7_1xb16-20e_voc12-s-448px.py')).to_dict()
+    b = Config.fromfile(osp.join(
+        repo, 'configs/spt/swin-t-p4-w7_1xb16-20e_voc12-s-448px.py')).to_dict()
+    ba, bb = a['model'].pop('backbone'), b['model'].pop('backbone')
+    assert (ba['type'], bb['type']) == ('SPT', 'SwinTransformer')
+    assert bb['arch'] == 'tiny' and ba['embed_dims'] == 96
+    assert ba['depths'] == [2, 2, 10, 2] and ba['out_indices'] == (3, )
+    assert ba['drop_path_rate'] == bb['drop_path_rate']
+    assert a['model'].pop('type') == 'SPT' + b['model'].pop('type')
+    assert a['model'].pop('select_loss_weight') == 0.01
+    a.pop('pretrained'), b.pop('pretrained')
+    assert a == b
+    # the selection labels need the boxes in every training sample
+    pack = a['train_dataloader']['dataset']['pipeline'][-1]
+    assert pack['algorithm_keys'] == ('gt_bboxes', )

@@ -72,6 +72,24 @@ def test_packed_equals_segment_loop(counts, L, per_image, bias):
         torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-9)
 
 
+@pytest.mark.parametrize('counts,L', [((0, 3), 4), ((4, 8), 4),
+                                      ((5, 7, 2), 9), ((6, ), 4)])
+def test_packed_equals_segment_loop_fp32(counts, L):
+    # the tolerance: float32 forward and gradients within 1e-6
+    x, sel, group, _ = _case(counts)
+    p = _params()
+    kw = dict(num_heads=HEADS, container_len=L)
+    out = select_pack_attention(x, sel, group, **p, **kw)
+    ref = select_pack_attention_reference(x, sel, group, **p, **kw)
+    torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-6)
+    w = torch.randn_like(out)
+    leaves = [x] + list(p.values())
+    g_out = torch.autograd.grad((out * w).sum(), leaves)
+    g_ref = torch.autograd.grad((ref * w).sum(), leaves)
+    for a, b in zip(g_out, g_ref):
+        torch.testing.assert_close(a, b, atol=1e-6, rtol=1e-6)
+
+
 def test_pack_layout():
     sel = torch.tensor([[1, 0, 1, 1, 1, 0], [0, 1, 1, 0, 0, 0]]).bool()
     idx = pack_tokens(sel, 4)
