@@ -117,10 +117,11 @@ class PyramidSparseAttention(BaseModule):
             Table 4c's self-gating), ``'sum'`` (paper eq. 6), ``'mean'`` or
             ``'refine'`` (each query's coarse attention mass on the selected
             keys goes to their fine children). On coarse-only-trained demo
-            models ``'gate'`` was neutral on both demo sets, ``'sum'`` grew
-            the output by 1.5x and ``'refine'`` cost 4.5 top-1 when the
-            selected keys held all the mass (README, "Fine attention at test
-            time"). See ``FUSIONS``. Defaults to 'gate'.
+            models (3 seeds each) ``'sum'`` stayed within seed noise of
+            coarse-only while the untrained official gate and ``'refine'``
+            lost accuracy on the classification set (README, "Stability and
+            fine attention at test time"). See ``FUSIONS``.
+            Defaults to 'gate'.
         cpe_upsample (str): How the CPE of the coarse V reaches H x W:
             ``'bilinear'`` (official code, ``align_corners=False``) or
             ``'nearest'`` (each coarse position onto its 2x2 patch).
