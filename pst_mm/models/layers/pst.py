@@ -111,17 +111,19 @@ class PyramidSparseAttention(BaseModule):
             (official code, the mean over queries of the scaled logits).
             Defaults to 'mean_prob'.
         fusion (str): How the coarse and fine outputs combine when fine
-            attention runs: ``'gate'`` (official code: ``g * fine +
-            (1 - g) * coarse`` with ``g`` from one
+            attention runs: ``'sum'`` (paper eq. 6), ``'gate'`` (official
+            code: ``g * fine + (1 - g) * coarse`` with ``g`` from one
             ``Conv1d(2 * head_dim, head_dim, 1)`` shared by all heads;
-            Table 4c's self-gating), ``'sum'`` (paper eq. 6), ``'mean'`` or
-            ``'refine'`` (each query's coarse attention mass on the selected
-            keys goes to their fine children). On coarse-only-trained demo
-            models (3 seeds each) ``'sum'`` stayed within seed noise of
-            coarse-only while the untrained official gate and ``'refine'``
-            lost accuracy on the classification set (README, "Stability and
-            fine attention at test time"). See ``FUSIONS``.
-            Defaults to 'gate'.
+            Table 4c's self-gating), ``'mean'`` or ``'refine'`` (each
+            query's coarse attention mass on the selected keys goes to
+            their fine children). The default is the paper's ``'sum'``, not
+            the official gate: on coarse-only-trained demo models (3 seeds
+            each) ``'sum'`` stayed within seed noise of coarse-only on both
+            demo sets, while the gate, which coarse-only training never
+            trains, lost 3.8 top-1 on classification (README, "Stability
+            and fine attention at test time"). The paper-model configs set
+            ``'gate'`` to build the official layout. See ``FUSIONS``.
+            Defaults to 'sum'.
         cpe_upsample (str): How the CPE of the coarse V reaches H x W:
             ``'bilinear'`` (official code, ``align_corners=False``) or
             ``'nearest'`` (each coarse position onto its 2x2 patch).
@@ -150,7 +152,7 @@ class PyramidSparseAttention(BaseModule):
                  topk: int = 8,
                  score_thr: float = 1e-6,
                  score: str = 'mean_prob',
-                 fusion: str = 'gate',
+                 fusion: str = 'sum',
                  cpe_upsample: str = 'bilinear',
                  fine_in_training: bool = False,
                  share_kv: bool = True,

@@ -53,9 +53,9 @@ class PSTClsNeck(BaseModule):
         score_thr (float): Selection threshold. Defaults to 1e-6.
         score (str): ``'mean_prob'`` or ``'mean_logit'``.
             Defaults to 'mean_prob'.
-        fusion (str): ``'gate'`` (official), ``'sum'``, ``'mean'`` or
-            ``'refine'``; see :class:`PyramidSparseAttention`.
-            Defaults to 'gate'.
+        fusion (str): ``'sum'`` (paper eq. 6), ``'gate'`` (official; the
+            Table 3 configs set it), ``'mean'`` or ``'refine'``; see
+            :class:`PyramidSparseAttention`. Defaults to 'sum'.
         cpe_upsample (str): ``'bilinear'`` or ``'nearest'``.
             Defaults to 'bilinear'.
         concat_input (str): ``'embed'`` or ``'raw'``. Defaults to 'embed'.
@@ -93,7 +93,7 @@ class PSTClsNeck(BaseModule):
                  topk: int = 8,
                  score_thr: float = 1e-6,
                  score: str = 'mean_prob',
-                 fusion: str = 'gate',
+                 fusion: str = 'sum',
                  cpe_upsample: str = 'bilinear',
                  concat_input: str = 'embed',
                  weight_init: str = 'trunc_normal',

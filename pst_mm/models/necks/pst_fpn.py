@@ -76,13 +76,17 @@ class PSTFPN(BaseModule):
             ``'mean_logit'`` (official code). Defaults to 'mean_prob'.
         fusion (str): Coarse/fine combination, ``'sum'`` (eq. 6),
             ``'gate'`` (official), ``'mean'`` or ``'refine'``; see
-            :class:`PyramidSparseAttention`. Defaults to 'gate'.
+            :class:`PyramidSparseAttention`. Defaults to 'sum'.
         cpe_upsample (str): ``'bilinear'`` (official) or ``'nearest'``.
             Defaults to 'bilinear'.
         concat_input (str): ``'embed'`` (official) or ``'raw'`` (paper),
             see :class:`PyramidSparseTransformer`. Defaults to 'embed'.
-        weight_init (str): ``'trunc_normal'`` (official) or ``'kaiming'``
-            for the PSA blocks' convs. Defaults to 'trunc_normal'.
+        weight_init (str): ``'kaiming'`` (mmcv's ``ConvModule`` init, as
+            mmdet's FPN) or ``'trunc_normal'`` (official code) for the PSA
+            blocks' convs. Kaiming because this RetinaNet-style neck is ours,
+            not a paper model, and it trained more stably over seeds on the
+            demo set (README, "Stability and fine attention at test time").
+            Defaults to 'kaiming'.
         share_kv (bool): Share coarse/fine K/V projections. Defaults to True.
         attn (str): ``'softmax'``, ``'linear'`` or ``'linear_relu'``.
             Defaults to 'softmax'.
@@ -126,10 +130,10 @@ class PSTFPN(BaseModule):
         score_thr: float = 1e-6,
         fine_in_training: bool = False,
         score: str = 'mean_prob',
-        fusion: str = 'gate',
+        fusion: str = 'sum',
         cpe_upsample: str = 'bilinear',
         concat_input: str = 'embed',
-        weight_init: str = 'trunc_normal',
+        weight_init: str = 'kaiming',
         share_kv: bool = True,
         attn: str = 'softmax',
         impl: str = 'auto',

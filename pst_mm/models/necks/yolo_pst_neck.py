@@ -56,6 +56,8 @@ class YOLOPSTNeck(BaseModule):
             time with ``--cfg-options model.neck.topk=0``. Defaults to 8.
         pst_cfg (dict, optional): Further :class:`PyramidSparseTransformer`
             / attention arguments (``fusion``, ``score``, ``impl``, ...).
+            ``fusion`` defaults to the official ``'gate'`` here (the other
+            PST modules default to ``'sum'``), so the paper's counts hold.
             Defaults to None.
         upsample_cfg (dict): ``F.interpolate`` options. Defaults to
             ``dict(scale_factor=2, mode='nearest')``.
@@ -132,7 +134,9 @@ class YOLOPSTNeck(BaseModule):
                     concat_input='embed',
                     topk=topk,
                     **cfg,
-                    **(pst_cfg or {}))
+                    # The official gate: the paper's YOLO-PST counts
+                    # include it (the library default is 'sum').
+                    **{'fusion': 'gate', **(pst_cfg or {})})
             if layout == 'yolo11':
                 return C3k2(in_ch, out_ch, rep(2), sc.c3k, **cfg)
             return A2C2f(in_ch, out_ch, rep(2), a2=False, **cfg)
