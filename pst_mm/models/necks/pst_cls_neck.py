@@ -53,9 +53,10 @@ class PSTClsNeck(BaseModule):
         score_thr (float): Selection threshold. Defaults to 1e-6.
         score (str): ``'mean_prob'`` or ``'mean_logit'``.
             Defaults to 'mean_prob'.
-        fusion (str): ``'sum'`` (paper eq. 6), ``'gate'`` (official; the
-            Table 3 configs set it), ``'mean'`` or ``'refine'``; see
-            :class:`PyramidSparseAttention`. Defaults to 'sum'.
+        fusion (str): ``'sum_norm'`` (ours), ``'sum'`` (paper eq. 6),
+            ``'gate'`` (official; the Table 3 configs set it), ``'mean'`` or
+            ``'refine'``; see :class:`PyramidSparseAttention`.
+            Defaults to 'sum_norm'.
         cpe_upsample (str): ``'bilinear'`` or ``'nearest'``.
             Defaults to 'bilinear'.
         concat_input (str): ``'embed'`` or ``'raw'``. Defaults to 'embed'.
@@ -93,7 +94,7 @@ class PSTClsNeck(BaseModule):
                  topk: int = 8,
                  score_thr: float = 1e-6,
                  score: str = 'mean_prob',
-                 fusion: str = 'sum',
+                 fusion: str = 'sum_norm',
                  cpe_upsample: str = 'bilinear',
                  concat_input: str = 'embed',
                  weight_init: str = 'trunc_normal',

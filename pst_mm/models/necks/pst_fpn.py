@@ -74,9 +74,10 @@ class PSTFPN(BaseModule):
             Defaults to False.
         score (str): Selection score, ``'mean_prob'`` (eq. 3) or
             ``'mean_logit'`` (official code). Defaults to 'mean_prob'.
-        fusion (str): Coarse/fine combination, ``'sum'`` (eq. 6),
-            ``'gate'`` (official), ``'mean'`` or ``'refine'``; see
-            :class:`PyramidSparseAttention`. Defaults to 'sum'.
+        fusion (str): Coarse/fine combination, ``'sum_norm'`` (ours),
+            ``'sum'`` (eq. 6), ``'gate'`` (official), ``'mean'`` or
+            ``'refine'``; see :class:`PyramidSparseAttention`.
+            Defaults to 'sum_norm'.
         cpe_upsample (str): ``'bilinear'`` (official) or ``'nearest'``.
             Defaults to 'bilinear'.
         concat_input (str): ``'embed'`` (official) or ``'raw'`` (paper),
@@ -130,7 +131,7 @@ class PSTFPN(BaseModule):
         score_thr: float = 1e-6,
         fine_in_training: bool = False,
         score: str = 'mean_prob',
-        fusion: str = 'sum',
+        fusion: str = 'sum_norm',
         cpe_upsample: str = 'bilinear',
         concat_input: str = 'embed',
         weight_init: str = 'kaiming',

@@ -99,7 +99,7 @@ def test_fine_in_training_runs_fine_branch_in_train_mode():
 
 
 @pytest.mark.parametrize('kwargs', [
-    dict(), dict(share_kv=False), dict(fusion='sum')])
+    dict(), dict(share_kv=False), dict(fusion='gate')])
 def test_gradients_reach_every_trainable_parameter(kwargs):
     """Coarse-only training: every trainable parameter gets a gradient (DDP
     with find_unused_parameters=False requires it); the fine-only gate and
@@ -111,7 +111,7 @@ def test_gradients_reach_every_trainable_parameter(kwargs):
     assert frozen == {
         n for n, _ in model.named_parameters()
         if '.gate.' in n or '.kv_fine.' in n}
-    assert bool(frozen) == (kwargs.get('fusion', 'gate') == 'gate'
+    assert bool(frozen) == (kwargs.get('fusion') == 'gate'
                             or 'share_kv' in kwargs)
     for name, p in model.named_parameters():
         if p.requires_grad:
@@ -121,7 +121,8 @@ def test_gradients_reach_every_trainable_parameter(kwargs):
 
 
 def test_fine_in_training_gradients_reach_gate_and_separate_fine_kv():
-    model = _pst(topk=4, fine_in_training=True, share_kv=False).train()
+    model = _pst(topk=4, fine_in_training=True, share_kv=False,
+                 fusion='gate').train()
     assert model.blocks[0].attn.gate is not None
     x, u = _inputs()
     model(x, u).square().mean().backward()
@@ -173,8 +174,10 @@ def test_option_submodules():
     assert (gated.gate.in_channels, gated.gate.out_channels) == (64, 32)
     assert sum(p.numel() for p in gated.gate.parameters()) == \
         2 * 32 * 32 + 32
-    # the official gate is the default; the other rules have no parameters
-    assert _pst(fusion='sum').blocks[0].attn.gate is None
+    # 'sum_norm' is the default; no rule but the gate has parameters
+    for fusion in ('sum', 'mean', 'refine', 'sum_norm'):
+        assert _pst(fusion=fusion).blocks[0].attn.gate is None
+    assert _pst().blocks[0].attn.fusion == 'sum_norm'
     assert _pst().blocks[0].attn.kv_fine is None
     unshared = _pst(share_kv=False).blocks[0].attn
     assert unshared.kv_fine is not None and not unshared.share_kv
@@ -192,7 +195,8 @@ def _attend_parts(attn, x, u):
     return attn._attend(x, u, attn.topk)[0]
 
 
-@pytest.mark.parametrize('fusion', ['sum', 'gate', 'mean', 'refine'])
+@pytest.mark.parametrize('fusion',
+                         ['sum', 'gate', 'mean', 'refine', 'sum_norm'])
 def test_fusion_rules_compute_what_they_claim(fusion):
     x, u = _inputs(C=64, C_up=64)
     attn = _randomise_bn(
@@ -205,6 +209,12 @@ def test_fusion_rules_compute_what_they_claim(fusion):
             expected = c + f
         elif fusion == 'mean':
             expected = (c + f) / 2
+        elif fusion == 'sum_norm':
+            # per query and head: the sum's direction, the coarse norm
+            expected = (c + f) * (c.norm(dim=-1) / (c + f).norm(dim=-1))[
+                ..., None]
+            assert_close(fused.norm(dim=-1), c.norm(dim=-1))
+            assert not torch.allclose(fused, c, atol=1e-3)
         elif fusion == 'gate':
             hd = 32
             B, h, N, _ = c.shape
@@ -345,7 +355,7 @@ def test_linear_attention_is_kernelised():
     (dict(attn='cosine'), 'attn must be'),
     (dict(impl='flash'), 'impl must be'),
     (dict(fusion='product'), r"fusion must be one of \('sum', 'gate', "
-     r"'mean', 'refine'\), got 'product'"),
+     r"'mean', 'refine', 'sum_norm'\), got 'product'"),
     (dict(score='max'), r"score must be one of .*got 'max'"),
     (dict(cpe_upsample='bicubic'), r"cpe_upsample must be one of .*'bicubic'"),
     (dict(concat_input='x'), r"concat_input must be one of \('embed', "
@@ -410,12 +420,14 @@ def test_parameter_count_against_paper_formula(C, C_up, Cp):
     paper = 10 * Cp**2 + (C_up + 3 * C + 61) * Cp
     assert n_params == paper + 12 * Cp
     # Each option's extra parameters are exactly the layer it adds: the
-    # official gate (the default) 2*hd*hd + hd (hd = 32), the official
-    # output conv reading in_conv(x) (C') instead of x (C), a separate fine
+    # official gate 2*hd*hd + hd (hd = 32), the official output conv (the
+    # default) reading in_conv(x) (C') instead of x (C), a separate fine
     # K/V conv + BN.
     gate = 2 * 32 * 32 + 32
-    assert count(concat_input='raw') == n_params + gate
-    assert count() == n_params + gate + (Cp - C) * 2 * Cp
+    assert count(concat_input='raw') == n_params
+    assert count(concat_input='raw', fusion='gate') == n_params + gate
+    assert count() == n_params + (Cp - C) * 2 * Cp
+    assert count(fusion='gate') == n_params + gate + (Cp - C) * 2 * Cp
     assert count(concat_input='raw', fusion='sum', share_kv=False) == \
         n_params + 2 * Cp * Cp + 4 * Cp
 
