@@ -45,6 +45,12 @@ def build_model_from_config(
     scope = cfg.get('default_scope', 'mmdet')
     init_default_scope(scope)
     model_cfg = ConfigDict(cfg.model.to_dict())
+    # As mmengine's Runner does: a top-level data_preprocessor (mmpretrain
+    # configs keep mean/std there) is the model's unless it names its own;
+    # without it the model would see unnormalised pixels.
+    if cfg.get('data_preprocessor') is not None:
+        model_cfg.setdefault('data_preprocessor',
+                             ConfigDict(cfg.data_preprocessor.to_dict()))
     if not pretrained:
         drop_pretrained(model_cfg)
     if scope == 'mmpretrain':
