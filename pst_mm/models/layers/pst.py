@@ -398,6 +398,11 @@ class PSABlock(BaseModule):
             ``ConvModule`` default). Re-applied by :meth:`init_weights`, so
             it also holds after an enclosing module's ``init_cfg``.
             Defaults to 'trunc_normal'.
+        zero_init_residual (bool): Start both residual branches at zero
+            (the BN after the attention projection and after the MLP's last
+            conv get zero scale), so the block starts as the identity, as
+            mmdet's ResNet ``zero_init_residual`` does. Ours; neither the
+            paper nor the official code does it. Defaults to False.
         init_cfg (dict | list[dict], optional): Initialization config.
             Defaults to None.
         **attn_kwargs: Passed to :class:`PyramidSparseAttention`.
@@ -409,11 +414,13 @@ class PSABlock(BaseModule):
                  act_cfg: dict = dict(type='SiLU'),
                  norm_cfg: dict = dict(type='BN'),
                  weight_init: str = 'trunc_normal',
+                 zero_init_residual: bool = False,
                  init_cfg=None,
                  **attn_kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
         check_choice('weight_init', weight_init, WEIGHT_INITS)
         self.weight_init = weight_init
+        self.zero_init_residual = bool(zero_init_residual)
         self.attn = PyramidSparseAttention(
             embed_dims, norm_cfg=norm_cfg, **attn_kwargs)
         hidden = int(embed_dims * mlp_ratio)
@@ -425,6 +432,10 @@ class PSABlock(BaseModule):
         self._init_convs()
 
     def _init_convs(self) -> None:
+        if self.zero_init_residual:
+            for last in (self.attn.proj, self.mlp[-1]):
+                if last.with_norm:
+                    nn.init.zeros_(last.norm.weight)
         if self.weight_init != 'trunc_normal':
             return
         for m in self.modules():
@@ -478,6 +489,8 @@ class PyramidSparseTransformer(BaseModule):
             (``x``, paper). Defaults to 'embed'.
         weight_init (str): Initialisation of the blocks' convs, see
             :class:`PSABlock`. Defaults to 'trunc_normal'.
+        zero_init_residual (bool): Blocks start as the identity, see
+            :class:`PSABlock`. Defaults to False.
         norm_cfg (dict): Norm layer (the official detectors use
             ``dict(type='BN', eps=1e-3, momentum=0.03)``). Defaults to BN.
         act_cfg (dict): Activation of the input/output convs and MLPs.
@@ -500,6 +513,7 @@ class PyramidSparseTransformer(BaseModule):
                  mlp_ratio: float = 2.0,
                  concat_input: str = 'embed',
                  weight_init: str = 'trunc_normal',
+                 zero_init_residual: bool = False,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='SiLU'),
                  init_cfg=None,
@@ -538,6 +552,7 @@ class PyramidSparseTransformer(BaseModule):
                 act_cfg=act_cfg,
                 norm_cfg=norm_cfg,
                 weight_init=weight_init,
+                zero_init_residual=zero_init_residual,
                 **attn_kwargs) for _ in range(num_blocks))
         first = embed_channels if concat_input == 'embed' else in_channels
         self.out_conv = ConvModule(first + num_blocks * embed_channels,

@@ -88,6 +88,8 @@ class PSTFPN(BaseModule):
             not a paper model, and it trained more stably over seeds on the
             demo set (README, "Stability and fine attention at test time").
             Defaults to 'kaiming'.
+        zero_init_residual (bool): PSA blocks start as the identity, see
+            :class:`PSABlock`. Defaults to False.
         share_kv (bool): Share coarse/fine K/V projections. Defaults to True.
         attn (str): ``'softmax'``, ``'linear'`` or ``'linear_relu'``.
             Defaults to 'softmax'.
@@ -135,6 +137,7 @@ class PSTFPN(BaseModule):
         cpe_upsample: str = 'bilinear',
         concat_input: str = 'embed',
         weight_init: str = 'kaiming',
+        zero_init_residual: bool = False,
         share_kv: bool = True,
         attn: str = 'softmax',
         impl: str = 'auto',
@@ -196,6 +199,7 @@ class PSTFPN(BaseModule):
                 mlp_ratio=mlp_ratio,
                 concat_input=concat_input,
                 weight_init=weight_init,
+                zero_init_residual=zero_init_residual,
                 norm_cfg=norm_cfg,
                 act_cfg=act_cfg,
                 num_heads=num_heads,
