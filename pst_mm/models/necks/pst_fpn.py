@@ -89,7 +89,11 @@ class PSTFPN(BaseModule):
             demo set (README, "Stability and fine attention at test time").
             Defaults to 'kaiming'.
         zero_init_residual (bool): PSA blocks start as the identity, see
-            :class:`PSABlock`. Defaults to False.
+            :class:`PSABlock`. On by default in this neck (ours, not the
+            authors'): over 6 seeds of the demo set it raised the mean mAP
+            of the short schedule from 0.331 to above FPN's and narrowed the
+            seed spread (README, "Stability and fine attention at test
+            time"). Defaults to True.
         share_kv (bool): Share coarse/fine K/V projections. Defaults to True.
         attn (str): ``'softmax'``, ``'linear'`` or ``'linear_relu'``.
             Defaults to 'softmax'.
@@ -137,7 +141,7 @@ class PSTFPN(BaseModule):
         cpe_upsample: str = 'bilinear',
         concat_input: str = 'embed',
         weight_init: str = 'kaiming',
-        zero_init_residual: bool = False,
+        zero_init_residual: bool = True,
         share_kv: bool = True,
         attn: str = 'softmax',
         impl: str = 'auto',

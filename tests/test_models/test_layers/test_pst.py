@@ -440,3 +440,35 @@ def test_psa_block_residuals():
         torch.nn.init.zeros_(conv.bn.bias)
     x = torch.randn(1, 32, 6, 6)
     assert_close(block(x, torch.randn(1, 32, 3, 3)), x)
+
+
+@pytest.mark.parametrize('weight_init', ['trunc_normal', 'kaiming'])
+def test_zero_init_residual_blocks_start_as_identity(weight_init):
+    torch.manual_seed(0)
+    block = PSABlock(64, num_heads=2, topk=4, weight_init=weight_init,
+                     zero_init_residual=True)
+    block.init_weights()  # the block's own init runs after its children's
+    x, u = torch.randn(2, 64, 8, 6), torch.randn(2, 64, 4, 3)
+    with torch.no_grad():
+        assert_close(block.eval()(x, u), x)
+    # trained, the zeroed scales get gradients and the block moves away
+    block.train()
+    block(x, u).square().mean().backward()
+    for last in (block.attn.proj, block.mlp[-1]):
+        assert last.norm.weight.grad.abs().sum() > 0
+    # off (the default), the branches are not zero
+    plain = PSABlock(64, num_heads=2, topk=4, weight_init=weight_init).eval()
+    with torch.no_grad():
+        assert not torch.allclose(plain(x, u), x, atol=1e-3)
+
+
+def test_zero_init_residual_survives_the_neck_init_cfg():
+    from pst_mm.models.necks import PSTFPN
+    neck = PSTFPN([16, 32, 64], 32, num_outs=3, zero_init_residual=True)
+    neck.init_weights()  # the neck's Kaiming init_cfg runs first
+    for pst in neck.top_down_pst:
+        for block in pst.blocks:
+            assert block.zero_init_residual
+            assert not block.attn.proj.norm.weight.any()
+            assert not block.mlp[-1].norm.weight.any()
+            assert block.mlp[0].norm.weight.eq(1).all()

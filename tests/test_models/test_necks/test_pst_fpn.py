@@ -75,6 +75,9 @@ def test_topk_switch_changes_only_inference():
         for bn in m.modules():
             if isinstance(bn, torch.nn.BatchNorm2d):
                 bn.running_var.fill_(2.0)
+                # as if trained: zero_init_residual (the default) makes
+                # each PSA block the identity, whatever the top-k, at init
+                bn.weight.data.fill_(1.0)
     neck.train(), neck8.train()
     torch.testing.assert_close(neck(feats), neck8(feats))
     neck.eval(), neck8.eval()
@@ -105,7 +108,7 @@ def test_options_reach_every_pst():
     # this neck's defaults: Kaiming init (mmdet's necks; the more stable one
     # over seeds on the demo set) and 'sum_norm', so no gate is built
     default = PSTFPN([16, 32, 64], 32, num_outs=3)
-    assert all(b.weight_init == 'kaiming'
+    assert all(b.weight_init == 'kaiming' and b.zero_init_residual
                for pst in default.top_down_pst for b in pst.blocks)
     assert all(a.fusion == 'sum_norm' and a.gate is None
                for pst in default.top_down_pst for a in pst.attentions())
