@@ -57,7 +57,7 @@ class YOLOPSTNeck(BaseModule):
         pst_cfg (dict, optional): Further :class:`PyramidSparseTransformer`
             / attention arguments (``fusion``, ``score``, ``impl``, ...).
             ``fusion`` defaults to the official ``'gate'`` here (the other
-            PST modules default to ``'sum'``), so the paper's counts hold.
+            PST modules default to ``'sum_norm'``), so the paper's counts hold.
             Defaults to None.
         upsample_cfg (dict): ``F.interpolate`` options. Defaults to
             ``dict(scale_factor=2, mode='nearest')``.
@@ -135,7 +135,7 @@ class YOLOPSTNeck(BaseModule):
                     topk=topk,
                     **cfg,
                     # The official gate: the paper's YOLO-PST counts
-                    # include it (the library default is 'sum').
+                    # include it (the library default is 'sum_norm').
                     **{'fusion': 'gate', **(pst_cfg or {})})
             if layout == 'yolo11':
                 return C3k2(in_ch, out_ch, rep(2), sc.c3k, **cfg)
