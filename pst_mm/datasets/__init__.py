@@ -1,11 +1,13 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
 from .demo_data import (CLS_SOURCES, DET_CLASSES, build_cls_demo,
                         build_det_demo, skimage_data_dir)
+from .heldout_data import HELDOUT_CLASSES, build_det_heldout
 from .transforms import CachedCopyPaste, YOLOHSVRandomAug
 from .voc_boxes import VOCWithBoxes, object_ratio
 
 __all__ = [
-    'build_det_demo', 'build_cls_demo', 'skimage_data_dir', 'DET_CLASSES',
+    'build_det_demo', 'build_cls_demo', 'build_det_heldout',
+    'skimage_data_dir', 'DET_CLASSES', 'HELDOUT_CLASSES',
     'CLS_SOURCES', 'CachedCopyPaste', 'YOLOHSVRandomAug', 'VOCWithBoxes',
     'object_ratio'
 ]

@@ -16,7 +16,7 @@ import importlib.util
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -87,6 +87,30 @@ def _iou(a: Sequence[float], b: Sequence[float]) -> float:
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
+def place_box(rng: np.random.Generator, boxes: List[List[float]],
+              img_hw: Tuple[int, int], base: float,
+              width_frac: Tuple[float, float],
+              aspect_range: Tuple[float, float], height_clip: Tuple[float,
+                                                                    float],
+              max_iou: float) -> Optional[List[float]]:
+    """Draw a COCO box ``[x, y, w, h]`` inside the image that overlaps each
+    of ``boxes`` by IoU < ``max_iou``; None after 20 tries.
+
+    The width is ``base`` times a fraction drawn from ``width_frac``, the
+    height the width times a factor from ``aspect_range``, clipped to
+    ``height_clip``.
+    """
+    H, W = img_hw
+    for _try in range(20):
+        w = int(base * rng.uniform(*width_frac))
+        h = int(np.clip(w * rng.uniform(*aspect_range), *height_clip))
+        x, y = rng.integers(0, W - w + 1), rng.integers(0, H - h + 1)
+        box = [float(x), float(y), float(w), float(h)]
+        if all(_iou(box, other) < max_iou for other in boxes):
+            return box
+    return None
+
+
 def _det_image(rng: np.random.Generator, size: int, objects: Dict[str,
                                                                   np.ndarray],
                backgrounds: List[np.ndarray], max_objects: int):
@@ -95,15 +119,11 @@ def _det_image(rng: np.random.Generator, size: int, objects: Dict[str,
     boxes, labels = [], []
     for _ in range(rng.integers(1, max_objects + 1)):
         label = int(rng.integers(len(DET_CLASSES)))
-        for _try in range(20):
-            w = int(size * rng.uniform(0.2, 0.5))
-            h = int(np.clip(w * rng.uniform(0.7, 1.4), 8, size * 0.6))
-            x, y = rng.integers(0, size - w + 1), rng.integers(0, size - h + 1)
-            box = [float(x), float(y), float(w), float(h)]
-            if all(_iou(box, other) < 0.2 for other in boxes):
-                break
-        else:
+        box = place_box(rng, boxes, (size, size), size, (0.2, 0.5), (0.7, 1.4),
+                        (8, size * 0.6), 0.2)
+        if box is None:
             continue
+        x, y, w, h = (int(v) for v in box)
         src = _random_crop(objects[DET_CLASSES[label]], rng, 0.8)
         img[y:y + h, x:x + w] = _jitter(cv2.resize(src, (w, h)), rng)
         boxes.append(box)
@@ -142,24 +162,55 @@ def build_det_demo(out_dir: str,
     rng = np.random.default_rng(seed)
     objects = {c: _load(f) for c, f in DET_SOURCES.items()}
     backgrounds = [_load(f) for f in BACKGROUNDS]
+    return write_coco_det(
+        out_dir, DET_CLASSES, (img_size, img_size),
+        lambda: _det_image(rng, img_size, objects, backgrounds, max_objects),
+        dict(train=num_train, val=num_val), 'demo', test_info=True)
+
+
+def write_coco_det(out_dir: str,
+                   classes: Sequence[str],
+                   size: Tuple[int, int],
+                   make_image: Callable[[], tuple],
+                   splits: Dict[str, int],
+                   supercategory: str,
+                   test_info: bool = False) -> Dict[str, str]:
+    """Write generated images and boxes as a COCO detection set.
+
+    Args:
+        out_dir (str): Output folder, created if missing.
+        classes (Sequence[str]): Class names; category ids are 1-based.
+        size (tuple[int, int]): (height, width) of every image.
+        make_image (callable): Returns ``(img, boxes, labels)``: a BGR
+            uint8 image, COCO ``[x, y, w, h]`` boxes and 0-based labels.
+        splits (dict[str, int]): Images per split, written to
+            ``out_dir/<split>/`` and ``annotations/instances_<split>.json``.
+        supercategory (str): COCO supercategory of every class.
+        test_info (bool): Also write ``annotations/image_info_test.json``
+            (the val images without annotations: a stand-in for test-dev).
+            Defaults to False.
+
+    Returns:
+        dict[str, str]: Paths of the written annotation files by split
+        (and ``'test'``).
+    """
     categories = [
-        dict(id=i + 1, name=name, supercategory='demo')
-        for i, name in enumerate(DET_CLASSES)
+        dict(id=i + 1, name=name, supercategory=supercategory)
+        for i, name in enumerate(classes)
     ]
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
     paths = {}
-    for split, num in (('train', num_train), ('val', num_val)):
+    for split, num in splits.items():
         os.makedirs(osp.join(out_dir, split), exist_ok=True)
         images, anns = [], []
         for i in range(num):
-            img, boxes, labels = _det_image(rng, img_size, objects,
-                                            backgrounds, max_objects)
+            img, boxes, labels = make_image()
             name = f'{i:04d}.jpg'
             cv2.imwrite(osp.join(out_dir, split, name), img,
                         [cv2.IMWRITE_JPEG_QUALITY, 95])
             images.append(
-                dict(id=i + 1, file_name=name, width=img_size,
-                     height=img_size))
+                dict(id=i + 1, file_name=name, width=size[1],
+                     height=size[0]))
             for box, label in zip(boxes, labels):
                 anns.append(
                     dict(
@@ -175,7 +226,7 @@ def build_det_demo(out_dir: str,
                 dict(images=images, annotations=anns, categories=categories),
                 f)
         paths[split] = path
-        if split == 'val':
+        if test_info and split == 'val':
             path = osp.join(out_dir, 'annotations', 'image_info_test.json')
             with open(path, 'w') as f:
                 json.dump(dict(images=images, categories=categories), f)

@@ -1,21 +1,26 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
-"""Build the demo detection (COCO) or classification (folder) set from the
-real photographs that scikit-image ships; nothing is downloaded.
+"""Build the demo detection (COCO) or classification (folder) set, or a
+held-out detection set, from what scikit-image ships; nothing is downloaded.
 
     python tools/misc/make_demo_data.py det data/pst_demo_det
     python tools/misc/make_demo_data.py cls data/pst_demo_cls
+    python tools/misc/make_demo_data.py faces data/heldout_faces
+    python tools/misc/make_demo_data.py shapes data/heldout_shapes
+
+``faces`` (real photographs) and ``shapes`` (synthetic) are the held-out
+sets of ``pst_mm.datasets.build_det_heldout``.
 """
 import argparse
 import os
 import os.path as osp
 import sys
 
-from pst_mm.datasets import build_cls_demo, build_det_demo
+from pst_mm.datasets import build_cls_demo, build_det_demo, build_det_heldout
 
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('task', choices=['det', 'cls'])
+    parser.add_argument('task', choices=['det', 'cls', 'faces', 'shapes'])
     parser.add_argument('out_dir')
     parser.add_argument('--num-train', type=int, default=None,
                         help='training images (det) or per class (cls)')
@@ -36,6 +41,18 @@ def main():
               file=sys.stderr)
         sys.exit(1)
     kwargs = dict(seed=args.seed)
+    if args.task in ('faces', 'shapes'):
+        if args.img_size:
+            print('--img-size does not apply to the held-out sets (their '
+                  'sizes are fixed)', file=sys.stderr)
+            sys.exit(2)
+        if args.num_train:
+            kwargs['num_train'] = args.num_train
+        if args.num_val:
+            kwargs['num_val'] = args.num_val
+        paths = build_det_heldout(args.out_dir, args.task, **kwargs)
+        print(f'held-out {args.task} set written: {paths}')
+        return
     if args.img_size:
         kwargs['img_size'] = args.img_size
     if args.task == 'det':
