@@ -24,6 +24,27 @@ def check_choice(name: str, value: Any, choices: Sequence[Any]) -> None:
                          f'{value!r}')
 
 
+def check_residual_init(value: Any) -> None:
+    """Raise ``ValueError`` unless ``value`` is None or a number >= 0 (the
+    initial scale of a residual branch's last BN)."""
+    if value is not None and (isinstance(value, bool) or not isinstance(
+            value, (int, float)) or value < 0):
+        raise ValueError(f'residual_init must be None or a number >= 0, got '
+                         f'{value!r}')
+
+
+def reject_renamed(owner: str, kwargs: Mapping[str, Any]) -> None:
+    """Raise ``TypeError`` for keyword arguments that were renamed (naming
+    the new spelling) or that ``owner`` does not take at all."""
+    if 'zero_init_residual' in kwargs:
+        raise TypeError(f'{owner}: zero_init_residual was replaced by '
+                        f'residual_init (zero_init_residual=True is '
+                        f'residual_init=0.0)')
+    if kwargs:
+        raise TypeError(f'{owner} got unexpected keyword arguments '
+                        f'{sorted(kwargs)}')
+
+
 def raise_on_shape_mismatch(module: nn.Module, state_dict: Mapping,
                             prefix: str, hint: str) -> None:
     """Raise ``ValueError`` when ``state_dict`` holds a tensor for one of
@@ -49,4 +70,7 @@ def raise_on_shape_mismatch(module: nn.Module, state_dict: Mapping,
                          (f' (+{len(bad) - 4} more)' if len(bad) > 4 else ''))
 
 
-__all__ = ['check_positive_ints', 'check_choice', 'raise_on_shape_mismatch']
+__all__ = [
+    'check_positive_ints', 'check_choice', 'check_residual_init',
+    'reject_renamed', 'raise_on_shape_mismatch'
+]

@@ -13,7 +13,8 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule, ModuleList
 from torch import Tensor
 
-from .checks import check_choice, raise_on_shape_mismatch
+from .checks import (check_choice, check_residual_init,
+                     raise_on_shape_mismatch, reject_renamed)
 from .psa_kernel import IMPLS, SCORES, pyramid_sparse_attention_parts
 
 ATTN_TYPES = ('softmax', 'linear', 'linear_relu')
@@ -398,11 +399,16 @@ class PSABlock(BaseModule):
             ``ConvModule`` default). Re-applied by :meth:`init_weights`, so
             it also holds after an enclosing module's ``init_cfg``.
             Defaults to 'trunc_normal'.
-        zero_init_residual (bool): Start both residual branches at zero
-            (the BN after the attention projection and after the MLP's last
-            conv get zero scale), so the block starts as the identity, as
-            mmdet's ResNet ``zero_init_residual`` does. Ours; neither the
-            paper nor the official code does it. Defaults to False.
+        residual_init (float, optional): Initial scale of the BN that ends
+            each residual branch (after the attention projection and after
+            the MLP's last conv). ``None`` keeps the BN's own init (1, as
+            the paper and the official code); ``0.0`` makes the block start
+            as the identity, as mmdet's ResNet ``zero_init_residual`` does,
+            but then no conv inside the branches gets a gradient until
+            those scales have grown, which SGD does slowly; a small value
+            such as 0.1 starts near the identity and trains the branches
+            from the first step. Re-applied by :meth:`init_weights`.
+            Defaults to None.
         init_cfg (dict | list[dict], optional): Initialization config.
             Defaults to None.
         **attn_kwargs: Passed to :class:`PyramidSparseAttention`.
@@ -414,13 +420,16 @@ class PSABlock(BaseModule):
                  act_cfg: dict = dict(type='SiLU'),
                  norm_cfg: dict = dict(type='BN'),
                  weight_init: str = 'trunc_normal',
-                 zero_init_residual: bool = False,
+                 residual_init: Optional[float] = None,
                  init_cfg=None,
                  **attn_kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
         check_choice('weight_init', weight_init, WEIGHT_INITS)
+        check_residual_init(residual_init)
+        if 'zero_init_residual' in attn_kwargs:
+            reject_renamed(type(self).__name__, {'zero_init_residual': None})
         self.weight_init = weight_init
-        self.zero_init_residual = bool(zero_init_residual)
+        self.residual_init = residual_init
         self.attn = PyramidSparseAttention(
             embed_dims, norm_cfg=norm_cfg, **attn_kwargs)
         hidden = int(embed_dims * mlp_ratio)
@@ -432,10 +441,10 @@ class PSABlock(BaseModule):
         self._init_convs()
 
     def _init_convs(self) -> None:
-        if self.zero_init_residual:
+        if self.residual_init is not None:
             for last in (self.attn.proj, self.mlp[-1]):
                 if last.with_norm:
-                    nn.init.zeros_(last.norm.weight)
+                    nn.init.constant_(last.norm.weight, self.residual_init)
         if self.weight_init != 'trunc_normal':
             return
         for m in self.modules():
@@ -489,8 +498,9 @@ class PyramidSparseTransformer(BaseModule):
             (``x``, paper). Defaults to 'embed'.
         weight_init (str): Initialisation of the blocks' convs, see
             :class:`PSABlock`. Defaults to 'trunc_normal'.
-        zero_init_residual (bool): Blocks start as the identity, see
-            :class:`PSABlock`. Defaults to False.
+        residual_init (float, optional): Initial scale of the BNs ending
+            the blocks' residual branches, see :class:`PSABlock`.
+            Defaults to None.
         norm_cfg (dict): Norm layer (the official detectors use
             ``dict(type='BN', eps=1e-3, momentum=0.03)``). Defaults to BN.
         act_cfg (dict): Activation of the input/output convs and MLPs.
@@ -513,7 +523,7 @@ class PyramidSparseTransformer(BaseModule):
                  mlp_ratio: float = 2.0,
                  concat_input: str = 'embed',
                  weight_init: str = 'trunc_normal',
-                 zero_init_residual: bool = False,
+                 residual_init: Optional[float] = None,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='SiLU'),
                  init_cfg=None,
@@ -552,7 +562,7 @@ class PyramidSparseTransformer(BaseModule):
                 act_cfg=act_cfg,
                 norm_cfg=norm_cfg,
                 weight_init=weight_init,
-                zero_init_residual=zero_init_residual,
+                residual_init=residual_init,
                 **attn_kwargs) for _ in range(num_blocks))
         first = embed_channels if concat_input == 'embed' else in_channels
         self.out_conv = ConvModule(first + num_blocks * embed_channels,

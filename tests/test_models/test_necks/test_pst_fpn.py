@@ -75,8 +75,8 @@ def test_topk_switch_changes_only_inference():
         for bn in m.modules():
             if isinstance(bn, torch.nn.BatchNorm2d):
                 bn.running_var.fill_(2.0)
-                # as if trained: zero_init_residual (the default) makes
-                # each PSA block the identity, whatever the top-k, at init
+                # as if trained: at init the PSA blocks' last BN scales
+                # are residual_init (0.1), which shrinks the top-k's effect
                 bn.weight.data.fill_(1.0)
     neck.train(), neck8.train()
     torch.testing.assert_close(neck(feats), neck8(feats))
@@ -108,7 +108,10 @@ def test_options_reach_every_pst():
     # this neck's defaults: Kaiming init (mmdet's necks; the more stable one
     # over seeds on the demo set) and 'sum_norm', so no gate is built
     default = PSTFPN([16, 32, 64], 32, num_outs=3)
-    assert all(b.weight_init == 'kaiming' and b.zero_init_residual
+    default.init_weights()
+    assert all(b.weight_init == 'kaiming' and b.residual_init == 0.1
+               and b.attn.proj.norm.weight.eq(0.1).all()
+               and b.mlp[-1].norm.weight.eq(0.1).all()
                for pst in default.top_down_pst for b in pst.blocks)
     assert all(a.fusion == 'sum_norm' and a.gate is None
                for pst in default.top_down_pst for a in pst.attentions())
