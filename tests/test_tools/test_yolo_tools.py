@@ -23,12 +23,14 @@ FAST = [f'{d}.num_workers=0' for d in LOADERS] + [
 @pytest.fixture(scope='module')
 def trained_yolo(demo_det_root, tmp_path_factory):
     # 16 images, batch 8: 4 epochs are 8 iterations; a 2-iteration warm-up
-    # instead of 100 so that the loss can fall within them
+    # instead of 100 so that the loss can fall within them; seeded, since
+    # an unseeded run once fell by only 2.6 % (the bar below is 3 %)
     work = str(tmp_path_factory.mktemp('yolo_train'))
     proc = run_tool(
         ['tools/train.py', DEMO_CFG, '--work-dir', work, '--cfg-options',
          'train_cfg.max_epochs=4', 'train_cfg.val_interval=4',
-         'param_scheduler.0.end=2', 'model.test_cfg.score_thr=0.0'] + FAST,
+         'param_scheduler.0.end=2', 'model.test_cfg.score_thr=0.0',
+         'randomness.seed=0'] + FAST,
         env=dict(PST_DEMO_DET_ROOT=demo_det_root))
     return work, proc.stdout + proc.stderr
 
