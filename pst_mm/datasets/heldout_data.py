@@ -20,7 +20,8 @@ Both are plain COCO sets: any config reads them with a ``data_root`` and
 the class names from :data:`HELDOUT_CLASSES`.
 """
 import os.path as osp
-from typing import Callable, Dict, List, Tuple
+from functools import partial
+from typing import Dict, List, Tuple
 
 import cv2
 import numpy as np
@@ -157,19 +158,12 @@ def build_det_heldout(out_dir: str,
         raise ValueError(f'unknown held-out set {kind!r}; expected one of '
                          f'{sorted(HELDOUT_CLASSES)}')
     rng = np.random.default_rng(seed)
-    make: Callable
     if kind == 'faces':
         size = (120, 160)
-        sources = _faces_sources()
-        backgrounds = [_load(f) for f in FACES_BACKGROUNDS]
-
-        def make():
-            return _faces_image(rng, sources, backgrounds, size)
+        make = partial(_faces_image, rng, _faces_sources(),
+                       [_load(f) for f in FACES_BACKGROUNDS], size)
     else:
         size = (128, 128)
-
-        def make():
-            return _shapes_image(rng, size)
-
+        make = partial(_shapes_image, rng, size)
     return write_coco_det(out_dir, HELDOUT_CLASSES[kind], size, make,
                           dict(train=num_train, val=num_val), kind)

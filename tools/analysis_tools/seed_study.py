@@ -266,11 +266,22 @@ def run_study(args) -> Results:
                         line = [ln for ln in out.splitlines()
                                 if ln.startswith(METRIC_PREFIX)][-1]
                         cache[key] = json.loads(line[len(METRIC_PREFIX):])
-                        with open(cache_file, 'w') as f:
-                            json.dump(cache, f, indent=1)
+                        _save_result(cache_file, key, cache[key])
                     results[(name, data)][variant[0]][seed] = _metric(
                         cache[key], args.metric, key)
     return results
+
+
+def _save_result(cache_file: str, key: str, metrics: dict) -> None:
+    """Add one result to the cache file as it is on disk now, so that two
+    studies sharing a work dir (e.g. one per config, run side by side) do
+    not drop each other's results."""
+    cache = json.load(open(cache_file)) if osp.isfile(cache_file) else {}
+    cache[key] = metrics
+    tmp = f'{cache_file}.{os.getpid()}.tmp'
+    with open(tmp, 'w') as f:
+        json.dump(cache, f, indent=1)
+    os.replace(tmp, cache_file)
 
 
 def _metric(metrics: dict, name: Optional[str], key: str) -> Optional[float]:

@@ -41,36 +41,28 @@ def main():
               file=sys.stderr)
         sys.exit(1)
     kwargs = dict(seed=args.seed)
-    if args.task in ('faces', 'shapes'):
-        if args.img_size:
+    per_class = '_per_class' if args.task == 'cls' else ''
+    if args.num_train:
+        kwargs['num_train' + per_class] = args.num_train
+    if args.num_val:
+        kwargs['num_val' + per_class] = args.num_val
+    heldout = args.task in ('faces', 'shapes')
+    if args.img_size:
+        if heldout:
             print('--img-size does not apply to the held-out sets (their '
                   'sizes are fixed)', file=sys.stderr)
             sys.exit(2)
-        if args.num_train:
-            kwargs['num_train'] = args.num_train
-        if args.num_val:
-            kwargs['num_val'] = args.num_val
+        kwargs['img_size'] = args.img_size
+    if heldout:
         paths = build_det_heldout(args.out_dir, args.task, **kwargs)
         print(f'held-out {args.task} set written: {paths}')
-        return
-    if args.img_size:
-        kwargs['img_size'] = args.img_size
-    if args.task == 'det':
-        if args.num_train:
-            kwargs['num_train'] = args.num_train
-        if args.num_val:
-            kwargs['num_val'] = args.num_val
+    elif args.task == 'det':
         paths = build_det_demo(args.out_dir, **kwargs)
         print(f'detection demo set written: {paths}')
     else:
-        if args.num_train:
-            kwargs['num_train_per_class'] = args.num_train
-        if args.num_val:
-            kwargs['num_val_per_class'] = args.num_val
         classes = build_cls_demo(args.out_dir, **kwargs)
         print(f'classification demo set written to {args.out_dir}: '
               f'{len(classes)} classes {classes}')
-
 
 if __name__ == '__main__':
     main()
