@@ -133,3 +133,21 @@ def test_seed_study_rejects_data_for_a_classifier_and_bad_names(tmp_path):
                          '--work-dir', str(tmp_path / 'w'), '--data', name,
                          str(tmp_path / 'set')], check=False)
         assert proc.returncode == 2 and '--data names must be' in proc.stderr
+
+
+def test_results_of_side_by_side_studies_are_all_kept(tmp_path):
+    """Two studies in one work dir (one per config, run side by side) each
+    add their results to the cache file as it is on disk, not as it was
+    when they started."""
+    import sys
+
+    from conftest import REPO
+    sys.path.insert(0, f'{REPO}/tools/analysis_tools')
+    from seed_study import _save_result
+    cache = tmp_path / 'results.json'
+    _save_result(str(cache), 'a|s0|default', {'coco/bbox_mAP': 0.1})
+    # a second process that loaded the (then empty) cache earlier
+    _save_result(str(cache), 'b|s0|default', {})
+    assert json.load(open(cache)) == {'a|s0|default': {'coco/bbox_mAP': 0.1},
+                                      'b|s0|default': {}}
+    assert [p.name for p in tmp_path.iterdir()] == ['results.json']
