@@ -67,6 +67,9 @@ log "OpenMMLab packages, runtime and test requirements"
   -r "$REPO/requirements/mminstall.txt" -r "$REPO/requirements/tests.txt" \
   -r "$REPO/requirements/optional.txt"
 
+log "reference implementation for the parity tests (ultralytics, --no-deps)"
+"${PIP[@]}" --no-deps -r "$REPO/requirements/reference.txt"
+
 log "pst_mm (editable)"
 "${PIP[@]}" --no-deps --no-build-isolation -e "$REPO"
 

@@ -3,6 +3,7 @@
 import argparse
 import json
 import os.path as osp
+import sys
 import warnings
 
 # mmengine imports setuptools' deprecated pkg_resources, which warns in
@@ -12,7 +13,9 @@ warnings.filterwarnings('ignore', 'pkg_resources is deprecated', UserWarning)
 from mmengine.dist import is_main_process  # noqa: E402
 
 import pst_mm  # noqa: E402,F401  (registers our modules, safe loading)
+from pst_mm.utils import build_model_from_config  # noqa: E402
 from pst_mm.utils import check_checkpoint_file  # noqa: E402
+from pst_mm.utils import check_checkpoint_fits  # noqa: E402
 from pst_mm.utils.launch import (COCO_TEST_DEV_ANN, COCO_TEST_DEV_IMG,
                                  add_common_args, build_runner,
                                  finish_distributed, load_config,
@@ -49,6 +52,13 @@ def parse_args():
 def merge_args(cfg, args):
     """Merge the testing-only CLI arguments into the config."""
     check_checkpoint_file(args.checkpoint)
+    # load_from loads non-strictly and only logs mismatches: refuse a
+    # checkpoint of another model (size) before evaluating random layers
+    try:
+        _, model = build_model_from_config(cfg.copy(), device='meta')
+    except (RuntimeError, NotImplementedError):  # a model that needs data
+        _, model = build_model_from_config(cfg.copy())
+    check_checkpoint_fits(args.checkpoint, model)
     cfg.load_from = args.checkpoint
     if args.test_dev:
         prefix = args.outfile_prefix or osp.join(
@@ -60,13 +70,18 @@ def merge_args(cfg, args):
             raise ValueError(f'--out must be a .pkl file, got {args.out}')
         cfg.test_evaluator = list(cfg.test_evaluator) if isinstance(
             cfg.test_evaluator, (list, tuple)) else [cfg.test_evaluator]
-        cfg.test_evaluator.append(dict(type='DumpResults', out_file_path=args.out))
+        cfg.test_evaluator.append(
+            dict(type='DumpResults', out_file_path=args.out))
     return cfg
 
 
 def main():
     args = parse_args()
-    cfg = merge_args(load_config(args), args)
+    try:
+        cfg = merge_args(load_config(args), args)
+    except (ValueError, FileNotFoundError) as err:
+        # a user's mistake (checkpoint, options): one line, no traceback
+        sys.exit(f'tools/test.py: {err}')
     runner = build_runner(cfg)
     metrics = runner.test()
     if is_main_process():

@@ -2,6 +2,7 @@
 """Build the model of any pst-mm (or mmdet/mmpretrain) config."""
 from typing import Optional, Tuple, Union
 
+import torch
 import torch.nn as nn
 from mmengine.config import Config, ConfigDict
 from mmengine.logging import MMLogger
@@ -26,7 +27,8 @@ def drop_pretrained(cfg) -> None:
 def build_model_from_config(
         config: Union[str, Config],
         cfg_options: Optional[dict] = None,
-        pretrained: bool = False) -> Tuple[Config, nn.Module]:
+        pretrained: bool = False,
+        device: Optional[str] = None) -> Tuple[Config, nn.Module]:
     """Load a config and build (and initialise) its model.
 
     Args:
@@ -35,6 +37,9 @@ def build_model_from_config(
             them. Defaults to None.
         pretrained (bool): Keep ``Pretrained`` init configs (downloads).
             Defaults to False.
+        device (str, optional): Build on this device; ``'meta'`` builds
+            the structure only (no memory, no initialisation), enough to
+            read names and shapes. Defaults to None (CPU).
 
     Returns:
         tuple[Config, nn.Module]: The config and the model, in eval mode.
@@ -57,7 +62,10 @@ def build_model_from_config(
         from mmpretrain.registry import MODELS
     else:
         from mmdet.registry import MODELS
-    model = MODELS.build(model_cfg)
+    with torch.device(device or 'cpu'):
+        model = MODELS.build(model_cfg)
+    if device == 'meta':
+        return cfg, model.eval()
     # Without a file handler, init_weights prints one line per parameter to
     # the current logger; a WARNING-level current logger keeps tools quiet.
     # (options only on creation: mmengine warns when they are passed again)

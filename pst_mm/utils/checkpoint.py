@@ -66,4 +66,60 @@ def check_checkpoint_file(path: str) -> None:
             'the file.') from None
 
 
-__all__ = ['check_checkpoint_file']
+def _state_dict_of(ckpt) -> dict:
+    """The weights of a loaded checkpoint, as mmengine finds them."""
+    if isinstance(ckpt, dict) and isinstance(ckpt.get('state_dict'), dict):
+        ckpt = ckpt['state_dict']
+    if not isinstance(ckpt, dict):
+        return {}
+    return {(k[7:] if k.startswith('module.') else k): v
+            for k, v in ckpt.items() if hasattr(v, 'shape')}
+
+
+def check_checkpoint_fits(path: str, model: torch.nn.Module) -> None:
+    """Raise ``ValueError`` when the checkpoint's weights do not fit
+    ``model``: a tensor of another shape, or a weight of the model the
+    checkpoint lacks.
+
+    mmengine's ``load_from`` loads non-strictly and only logs such
+    mismatches, so a checkpoint of another model size (e.g. a converted
+    YOLO11-N checkpoint under the S config) would be evaluated with
+    randomly initialised layers. Call :func:`check_checkpoint_file` first.
+
+    Args:
+        path (str): Checkpoint file (loaded with ``weights_only=True`` and
+            ``mmap=True``: tensors are not read).
+        model (nn.Module): The model (the meta device will do).
+    """
+    try:
+        ckpt = torch.load(path, map_location='cpu', weights_only=True,
+                          mmap=True)
+    except RuntimeError:  # pre-1.6 format: no mmap
+        ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    theirs = _state_dict_of(ckpt)
+    ours = model.state_dict()
+    wrong = [(k, tuple(theirs[k].shape), tuple(v.shape))
+             for k, v in ours.items()
+             if k in theirs and tuple(theirs[k].shape) != tuple(v.shape)]
+    missing = [k for k in ours if k not in theirs]
+    if not wrong and not missing:
+        return
+    meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+    origin = (meta or {}).get('ultralytics') if isinstance(meta, dict) \
+        else None
+    hint = (f'; it was converted from {origin.get("yaml_file")} (scale '
+            f'{origin.get("scale")}): use the config the converter printed'
+            if isinstance(origin, dict) else '')
+    if wrong:
+        key, got, want = wrong[0]
+        raise ValueError(
+            f'checkpoint {path} does not fit this config: {len(wrong)} '
+            f'weights have other shapes (first: {key} is {got} in the '
+            f'checkpoint, {want} in the model){hint}')
+    raise ValueError(
+        f'checkpoint {path} does not fit this config: it lacks '
+        f'{len(missing)} of the model\'s {len(ours)} weights (first: '
+        f'{missing[0]}){hint}')
+
+
+__all__ = ['check_checkpoint_file', 'check_checkpoint_fits']

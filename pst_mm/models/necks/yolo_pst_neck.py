@@ -57,8 +57,11 @@ class YOLOPSTNeck(BaseModule):
         pst_cfg (dict, optional): Further :class:`PyramidSparseTransformer`
             / attention arguments (``fusion``, ``score``, ``impl``, ...).
             ``fusion`` defaults to the official ``'gate'`` here (the other
-            PST modules default to ``'sum_norm'``), so the paper's counts hold.
-            Defaults to None.
+            PST modules default to ``'sum_norm'``), so the paper's counts
+            hold, and ``score`` to the official ``'mean_logit'`` (the
+            authors' code without its Gumbel noise; paper eq. 3 is
+            ``'mean_prob'``), so converted P²HCT checkpoints reproduce the
+            authors' outputs at ``topk > 0``. Defaults to None.
         upsample_cfg (dict): ``F.interpolate`` options. Defaults to
             ``dict(scale_factor=2, mode='nearest')``.
         norm_cfg (dict): Norm config. Defaults to BN (eps 1e-3,
@@ -134,9 +137,12 @@ class YOLOPSTNeck(BaseModule):
                     concat_input='embed',
                     topk=topk,
                     **cfg,
-                    # The official gate: the paper's YOLO-PST counts
-                    # include it (the library default is 'sum_norm').
-                    **{'fusion': 'gate', **(pst_cfg or {})})
+                    # The official gate (the paper's YOLO-PST counts
+                    # include it; the library default is 'sum_norm') and
+                    # the official selection score, so converted P2HCT
+                    # checkpoints run as the authors' code runs them.
+                    **{'fusion': 'gate', 'score': 'mean_logit',
+                       **(pst_cfg or {})})
             if layout == 'yolo11':
                 return C3k2(in_ch, out_ch, rep(2), sc.c3k, **cfg)
             return A2C2f(in_ch, out_ch, rep(2), a2=False, **cfg)
