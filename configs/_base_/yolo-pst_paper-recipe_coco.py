@@ -18,21 +18,36 @@
 # head's scale_loss_by_batch); task-aligned assignment top-10, alpha 0.5,
 # beta 6 with CIoU; EMA decay 0.9999 with a 2000-update ramp
 # (ExpMomentumEMA momentum 1e-4, gamma 2000); BN eps 1e-3, momentum 0.03;
-# evaluation at score 0.001, NMS IoU 0.7, 300 boxes, 30000 candidates; k=0
-# (coarse-only PSTs) at test. Where the two disagree we follow the paper:
-# batch 32 x 8 (script: 128), warm-up bias lr 0.0 (script: 0.1) and top-8
-# fine attention at test (`--cfg-options model.neck.topk=0` evaluates as
-# the released code does).
+# k=0 (coarse-only PSTs) at test. Evaluation as `yolo val` (the reference
+# test protocol, ours too by default): rectangular batches of 16 images
+# sorted by aspect ratio, each padded to ceil(shape * 640 / 32 + 0.5) * 32
+# (YOLOCocoDataset rect_batch), long side resized to 640 rounding up
+# (YOLOKeepRatioResize), centred letterbox with 114 (YOLOLetterBox), score
+# 0.001, multi-label class-aware NMS at IoU 0.7 over at most 30000
+# candidates, 300 boxes, boxes mapped back through the pad and one gain
+# (YOLOv11Head.predict_by_feat). Where the two disagree we follow the
+# paper: batch 32 x 8 (script: 128), warm-up bias lr 0.0 (script: 0.1) and
+# top-8 fine attention at test (`--cfg-options model.neck.topk=0`
+# evaluates as the released code does).
 #
 # Ours (mmdet pieces standing in for Ultralytics ones): CachedMosaic,
 # RandomAffine (scale s as a zoom in [1 - s, 1 + s]), CachedMixUp,
 # copy-paste of boxes from a cache of recent mosaics (CachedCopyPaste with
 # prob = the copy-paste value; Ultralytics pastes that fraction of flipped
-# instance masks of the same image), letterbox as keep-ratio resize + pad
-# to 32 with 114 at the bottom/right (Ultralytics centres it); linear decay
-# from the end of warm-up (Ultralytics: from epoch 0); all lrs warm up from
-# ~0 through mmengine's LinearLR; validation every 10 epochs and every
-# epoch in the last 10; mmcv's default conv initialisation.
+# instance masks of the same image), the close-mosaic stage's letterbox as
+# keep-ratio resize + pad to 640x640 with 114 at the bottom/right
+# (Ultralytics centres it); linear decay from the end of warm-up
+# (Ultralytics: from epoch 0); all lrs warm up from ~0 through mmengine's
+# LinearLR; validation every 10 epochs and every epoch in the last 10;
+# mmcv's default conv initialisation.
+#
+# Test protocol: exact `yolo val` parity holds on one GPU. On N GPUs
+# mmengine's sampler deals image i to rank i % N, so a batch may mix
+# batch shapes; the data preprocessor pads them at the bottom-right (the
+# boxes are unaffected, the numbers move slightly). The previous mmdet-style
+# pipeline (keep-ratio resize into 640x640, pad to a multiple of 32 at the
+# bottom-right, one image per batch) stays available; in a leaf config:
+#     val_dataloader = test_dataloader = {{_base_.square_test_dataloader}}
 _base_ = [
     'mmdet::_base_/datasets/coco_detection.py',
     'mmdet::_base_/default_runtime.py'
@@ -44,7 +59,9 @@ close_mosaic_epochs = 10
 warmup_epochs = 3
 base_lr = 0.01
 batch_size = 32  # per GPU, 8 GPUs
-img_scale = (640, 640)
+img_size = 640
+img_scale = (img_size, img_size)
+val_batch_size = 16  # per GPU; sets the rectangular batches too
 
 model = dict(
     type='YOLODetector',
@@ -151,15 +168,16 @@ custom_hooks_by_scale = {
 }
 custom_hooks = custom_hooks_by_scale['n']
 
+# Test protocol of `yolo val` (see the header); the images come sorted by
+# aspect ratio with a `batch_shape` each, batched in order.
+test_meta_keys = ('img_id', 'img_path', 'ori_shape', 'img_shape',
+                  'scale_factor')
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='Pad', size_divisor=32, pad_val=dict(img=(114, 114, 114))),
+    dict(type='YOLOKeepRatioResize', scale=img_size),
+    dict(type='YOLOLetterBox', size=img_scale, scaleup=False, pad_val=114),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(
-        type='PackDetInputs',
-        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
-                   'scale_factor'))
+    dict(type='PackDetInputs', meta_keys=test_meta_keys + ('pad_param', ))
 ]
 train_dataloader = dict(
     batch_size=batch_size,
@@ -168,8 +186,32 @@ train_dataloader = dict(
     pin_memory=True,
     batch_sampler=None,
     dataset=dict(pipeline=train_pipelines['n']))
-val_dataloader = dict(dataset=dict(pipeline=test_pipeline))
+val_dataloader = dict(
+    batch_size=val_batch_size,
+    num_workers=4,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='YOLOCocoDataset',
+        rect_batch=dict(
+            batch_size=val_batch_size,
+            img_size=img_size,
+            size_divisor=32,
+            pad=0.5),
+        pipeline=test_pipeline))
 test_dataloader = val_dataloader
+
+# The mmdet-style option (the header says how to switch to it).
+square_test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='Pad', size_divisor=32, pad_val=dict(img=(114, 114, 114))),
+    dict(type='LoadAnnotations', with_bbox=True),
+    dict(type='PackDetInputs', meta_keys=test_meta_keys)
+]
+square_test_dataloader = dict(
+    batch_size=1,
+    num_workers=2,
+    dataset=dict(rect_batch=None, pipeline=square_test_pipeline))
 
 train_cfg = dict(
     type='EpochBasedTrainLoop',

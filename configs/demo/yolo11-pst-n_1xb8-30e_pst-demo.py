@@ -58,6 +58,7 @@ val_dataloader = dict(
         metainfo=dict(classes=classes),
         ann_file='annotations/instances_val.json',
         data_prefix=dict(img='val/'),
+        rect_batch=None,  # the demo keeps its own keep-ratio test pipeline
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')

@@ -2,12 +2,15 @@
 from .demo_data import (CLS_SOURCES, DET_CLASSES, build_cls_demo,
                         build_det_demo, skimage_data_dir)
 from .heldout_data import HELDOUT_CLASSES, build_det_heldout
-from .transforms import CachedCopyPaste, YOLOHSVRandomAug
+from .transforms import (CachedCopyPaste, YOLOHSVRandomAug,
+                         YOLOKeepRatioResize, YOLOLetterBox)
 from .voc_boxes import VOCWithBoxes, object_ratio
+from .yolo_coco import YOLOCocoDataset, rect_batch_shapes
 
 __all__ = [
     'build_det_demo', 'build_cls_demo', 'build_det_heldout',
     'skimage_data_dir', 'DET_CLASSES', 'HELDOUT_CLASSES',
     'CLS_SOURCES', 'CachedCopyPaste', 'YOLOHSVRandomAug', 'VOCWithBoxes',
-    'object_ratio'
+    'object_ratio', 'YOLOKeepRatioResize', 'YOLOLetterBox',
+    'YOLOCocoDataset', 'rect_batch_shapes'
 ]

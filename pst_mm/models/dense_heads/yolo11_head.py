@@ -4,6 +4,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from mmdet.models.dense_heads.base_dense_head import BaseDenseHead
 from mmdet.registry import MODELS, TASK_UTILS
 from mmdet.utils import (ConfigType, InstanceList, OptConfigType,
@@ -12,6 +13,7 @@ from mmengine.config import ConfigDict
 from mmengine.dist import get_world_size
 from mmengine.structures import InstanceData
 from torch import Tensor
+from torchvision.ops import nms
 
 from ..layers.yolo_blocks import YOLO_ACT_CFG, YOLO_NORM_CFG, yolo_conv
 
@@ -37,9 +39,11 @@ class YOLOv11Head(BaseDenseHead):
     of images in the whole batch (``scale_loss_by_batch``; the reference
     trainer's SGD learning rate is tuned for those summed losses).
 
-    Inference: class scores ``sigmoid(logits)``, every class above
-    ``score_thr`` a candidate (multi-label), class-wise NMS,
-    ``max_per_img`` (0.001 / 0.7 / 300 for evaluation).
+    Inference as the reference validator (see :meth:`predict_by_feat`):
+    class scores ``sigmoid(logits)``, every class above ``score_thr`` a
+    candidate (multi-label), at most ``nms_pre`` over all levels,
+    class-aware NMS, ``max_per_img`` (0.001 / 30000 / 0.7 / 300 for
+    evaluation), boxes mapped back through the letterbox's ``pad_param``.
 
     The fixed DFL expectation weights (``0..R-1``) are a frozen parameter
     (``dfl_bins``), so the parameter count equals the reference models'
@@ -307,35 +311,147 @@ class YOLOv11Head(BaseDenseHead):
                         cfg: OptConfigType = None,
                         rescale: bool = False,
                         with_nms: bool = True) -> InstanceList:
-        """Decode the box bins to pixel distances, then mmdet's dense-head
-        post-processing (score threshold, ``nms_pre``, NMS,
-        ``max_per_img``, boxes clipped to the image).
+        """Boxes, scores and labels per image, post-processed as the
+        reference validator does (Ultralytics ``non_max_suppression`` and
+        ``scale_boxes``), so that converted checkpoints reproduce the
+        published COCO numbers.
+
+        mmdet's dense-head post-processing differs in ways that move COCO
+        AP: it keeps ``nms_pre`` candidates per level (here: over all
+        levels), clips boxes to the image before NMS (here: after mapping
+        back), and maps letterboxed boxes back with two per-axis scales and
+        no pad offset. Here, per image:
+
+        1. every (prior, class) pair with ``sigmoid(logit) > score_thr`` is
+           a candidate (multi-label), in prior-major order;
+        2. when there are more than ``nms_pre``, the highest-scoring
+           ``nms_pre`` are kept;
+        3. class-aware NMS (``torchvision.ops.nms`` on boxes shifted by
+           ``label * class_offset``, 7680 px) at ``nms.iou_threshold``,
+           unless ``nms.class_agnostic``; then the first ``max_per_img``;
+        4. with ``rescale``: if the image meta has ``pad_param`` (top,
+           bottom, left, right; :class:`YOLOLetterBox`), the (left, top)
+           pad is subtracted and the boxes divided by one gain for both
+           axes, ``scale_factor[1]`` (resized / original height: Ultralytics'
+           ``ratio_pad``); otherwise by ``scale_factor`` per axis (mmdet's
+           meaning). Boxes are clipped to ``ori_shape``, or to
+           ``img_shape`` without ``rescale``.
 
         Args:
-            cls_scores (list[Tensor]): Class logits per level.
-            bbox_preds (list[Tensor]): Box-bin logits per level.
+            cls_scores (list[Tensor]): Class logits per level,
+                (B, num_classes, H_i, W_i).
+            bbox_preds (list[Tensor]): Box-bin logits per level,
+                (B, 4 * reg_max, H_i, W_i).
             score_factors (list[Tensor], optional): Unused.
                 Defaults to None.
             batch_img_metas (list[dict], optional): Image metas.
                 Defaults to None.
-            cfg (dict, optional): Test config; None = ``test_cfg``.
-                Defaults to None.
+            cfg (dict, optional): Test config (``score_thr``, ``nms_pre``,
+                ``nms``, ``max_per_img``, optional ``class_offset``);
+                None = ``test_cfg``. Defaults to None.
             rescale (bool): Boxes in original image space.
                 Defaults to False.
-            with_nms (bool): Apply NMS. Defaults to True.
+            with_nms (bool): Apply NMS and ``max_per_img``; if False the
+                candidates of steps 1-2 are returned. Defaults to True.
 
         Returns:
-            list[:obj:`InstanceData`]: ``bboxes``, ``scores``, ``labels``
-            per image.
+            list[:obj:`InstanceData`]: ``bboxes`` (xyxy), ``scores``,
+            ``labels`` per image, by descending score after NMS.
         """
-        distances = []
-        for dist, stride in zip(bbox_preds, self.strides):
-            sides = self._decode_sides(dist.permute(0, 2, 3, 1))
-            distances.append((sides * stride).permute(0, 3, 1, 2))
-        return super().predict_by_feat(
-            cls_scores,
-            distances,
-            batch_img_metas=batch_img_metas,
-            cfg=cfg,
-            rescale=rescale,
-            with_nms=with_nms)
+        cfg = ConfigDict(self.test_cfg if cfg is None else cfg)
+        score_thr = cfg.get('score_thr', 0.0)
+        nms_pre = cfg.get('nms_pre', -1)
+        max_per_img = cfg.get('max_per_img', -1)
+        class_offset = cfg.get('class_offset', 7680)
+        nms_cfg = cfg.get('nms') or {}
+        if with_nms and nms_cfg.get('type', 'nms') != 'nms':
+            raise ValueError(f"YOLOv11Head supports nms type 'nms' only, "
+                             f"got {nms_cfg.get('type')!r}")
+        iou_thr = nms_cfg.get('iou_threshold', 0.7)
+        num_imgs = cls_scores[0].shape[0]
+        if batch_img_metas is None:
+            batch_img_metas = [{} for _ in range(num_imgs)]
+        boxes = self._decode_boxes(bbox_preds)
+        scores = torch.cat([
+            c.permute(0, 2, 3, 1).reshape(num_imgs, -1, self.num_classes)
+            for c in cls_scores
+        ], 1).sigmoid()
+
+        results = []
+        for img_boxes, img_scores, meta in zip(boxes, scores,
+                                               batch_img_metas):
+            prior_idx, labels = (img_scores > score_thr).nonzero(
+                as_tuple=True)
+            cand_scores = img_scores[prior_idx, labels]
+            cand_boxes = img_boxes[prior_idx]
+            if 0 < nms_pre < len(cand_scores):
+                keep = cand_scores.argsort(descending=True)[:nms_pre]
+                cand_scores, labels = cand_scores[keep], labels[keep]
+                cand_boxes = cand_boxes[keep]
+            if with_nms and len(cand_scores):
+                offset = 0 if nms_cfg.get('class_agnostic', False) else \
+                    class_offset
+                keep = nms(cand_boxes + labels[:, None].to(cand_boxes) *
+                           offset, cand_scores, iou_thr)
+                if max_per_img > 0:
+                    keep = keep[:max_per_img]
+                cand_scores, labels = cand_scores[keep], labels[keep]
+                cand_boxes = cand_boxes[keep]
+            if rescale:
+                cand_boxes = self._to_original_image(cand_boxes, meta)
+            elif 'img_shape' in meta:
+                cand_boxes = self._clip(cand_boxes, meta['img_shape'])
+            results.append(
+                InstanceData(
+                    bboxes=cand_boxes, scores=cand_scores, labels=labels))
+        return results
+
+    def _decode_boxes(self, bbox_preds: List[Tensor]) -> Tensor:
+        """Box-bin logits -> (B, A, 4) xyxy boxes in input pixels.
+
+        Written as the reference model computes it (softmax over the bins
+        of a (B, R, 4, A) view, the expectation as a 1x1 convolution with
+        weights ``0..R-1``, sides in cells around the cell centre, centre
+        and size scaled by the stride, then xyxy): the same operations in
+        the same order give the same float32 boxes, where the training
+        path's matmul differs in the last bits.
+        """
+        num_imgs, R = bbox_preds[0].shape[0], self.reg_max
+        featmap_sizes = [d.shape[-2:] for d in bbox_preds]
+        priors = torch.cat(
+            self.prior_generator.grid_priors(
+                featmap_sizes,
+                dtype=bbox_preds[0].dtype,
+                device=bbox_preds[0].device,
+                with_stride=True))
+        strides = priors[:, 2]
+        anchors = (priors[:, :2] / priors[:, 2:]).t()  # (2, A), cells
+        dist = torch.cat([d.flatten(2) for d in bbox_preds], 2)
+        prob = dist.view(num_imgs, 4, R, -1).transpose(2, 1).softmax(1)
+        sides = F.conv2d(prob, self.dfl_bins.to(prob).view(1, R, 1, 1))
+        sides = sides.view(num_imgs, 4, -1)
+        x1y1 = anchors - sides[:, :2]
+        x2y2 = anchors + sides[:, 2:]
+        xywh = torch.cat([(x1y1 + x2y2) / 2, x2y2 - x1y1], 1) * strides
+        xy, half = xywh[:, :2], xywh[:, 2:] / 2
+        return torch.cat([xy - half, xy + half], 1).transpose(1, 2)
+
+    @staticmethod
+    def _clip(boxes: Tensor, shape: Sequence[int]) -> Tensor:
+        h, w = shape[:2]
+        return torch.stack([
+            boxes[:, 0].clamp(0, w), boxes[:, 1].clamp(0, h),
+            boxes[:, 2].clamp(0, w), boxes[:, 3].clamp(0, h)
+        ], -1)
+
+    def _to_original_image(self, boxes: Tensor, meta: dict) -> Tensor:
+        """Input-pixel boxes -> original-image boxes, clipped to it."""
+        scale_factor = meta.get('scale_factor', (1.0, 1.0))
+        if 'pad_param' in meta:
+            top, _, left, _ = (float(v) for v in meta['pad_param'])
+            boxes = boxes - boxes.new_tensor([left, top, left, top])
+            boxes = boxes / float(scale_factor[1])
+        else:
+            boxes = boxes / boxes.new_tensor(scale_factor).repeat(2)
+        return self._clip(boxes, meta.get('ori_shape', meta.get(
+            'img_shape')))
