@@ -97,7 +97,14 @@ model = dict(
 # Scale-dependent augmentation (Table 5): RandomAffine zoom s, MixUp and
 # copy-paste probabilities per model scale. Leaves pick theirs with
 # {{_base_.train_pipelines.s}} and {{_base_.custom_hooks_by_scale.s}}.
-scale_aug = dict(n=(0.5, 0.0, 0.1), s=(0.9, 0.05, 0.15), m=(0.9, 0.15, 0.4))
+scale_aug = dict(
+    n=(0.5, 0.0, 0.1),
+    s=(0.9, 0.05, 0.15),
+    m=(0.9, 0.15, 0.4),
+    # YOLO11-L/X (not in the paper; for converted Ultralytics checkpoints):
+    # Ultralytics' recipe for those scales (ultralytics issue #16607)
+    l=(0.9, 0.15, 0.5),
+    x=(0.9, 0.2, 0.6))
 load = [
     dict(type='LoadImageFromFile'),
     dict(type='LoadAnnotations', with_bbox=True)

@@ -78,7 +78,7 @@ def _max_rel_error(ref, ours):
                for a, b in zip(ref, ours))
 
 
-@pytest.mark.parametrize('scale', ['n', 's', 'm'])
+@pytest.mark.parametrize('scale', ['n', 's', 'm', 'l', 'x'])
 def test_yolo11_checkpoints_saved_by_ultralytics_reproduce_its_outputs(
         scale, tmp_path):
     torch.manual_seed(0)

@@ -36,6 +36,12 @@ OFFICIAL = {
     'yolo_r50_pst-n_8xb32-600e_coco.py': (26_049_520, 26_050_000, 26.0),
     'yolo_r101_pst-s_8xb32-600e_coco.py': (50_276_608, 50_280_000, 49.9),
 }
+# Not in the paper: configs for converted Ultralytics YOLO11-L/X
+# checkpoints, with Ultralytics' published counts (yolo11.yaml).
+NOT_IN_PAPER = {
+    'yolo11-l_8xb32-600e_coco.py': 25_372_160,
+    'yolo11-x_8xb32-600e_coco.py': 56_966_176,
+}
 
 
 @functools.lru_cache(maxsize=None)
@@ -66,10 +72,16 @@ def test_parameter_count_matches_the_official_build(name):
     assert model.bbox_head.num_classes == 80
 
 
+@pytest.mark.parametrize('name', sorted(NOT_IN_PAPER))
+def test_yolo11_l_and_x_have_ultralytics_counts(name):
+    model = _build(name)
+    assert sum(p.numel() for p in model.parameters()) == NOT_IN_PAPER[name]
+
+
 def test_every_table_config_is_listed():
     names = {osp.basename(p) for p in glob.glob(osp.join(FOLDER, '*.py'))}
     layout_matched = {n for n in names if n.startswith('yolo12-')}
-    assert names - layout_matched == set(OFFICIAL)
+    assert names - layout_matched - set(NOT_IN_PAPER) == set(OFFICIAL)
     assert len(layout_matched) == 3
 
 
@@ -92,10 +104,12 @@ def test_recipe_values_per_scale():
     """Table 5's scale-dependent augmentation reaches each config's
     pipeline and its close-mosaic stage."""
     expected = dict(n=((0.5, 1.5), 0.0, 0.1), s=((0.1, 1.9), 0.05, 0.15),
-                    m=((0.1, 1.9), 0.15, 0.4))
+                    m=((0.1, 1.9), 0.15, 0.4), l=((0.1, 1.9), 0.15, 0.5),
+                    x=((0.1, 1.9), 0.2, 0.6))
     for name, scale in [('yolo11-pst-n', 'n'), ('yolo11-pst-s', 's'),
                         ('yolo11-pst-m', 'm'), ('yolo_r18_pst-n', 'n'),
-                        ('yolo_r101_pst-s', 's')]:
+                        ('yolo_r101_pst-s', 's'), ('yolo11-l', 'l'),
+                        ('yolo11-x', 'x')]:
         cfg = _load(f'{name}_8xb32-600e_coco.py')
         pipe = {t['type']: t for t in cfg.train_dataloader.dataset.pipeline}
         zoom, mixup, copy_paste = expected[scale]
