@@ -6,6 +6,7 @@ from .utils.compat import keep_mmpretrain_importable
 keep_mmpretrain_importable()
 
 from .datasets import *  # noqa: F401,F403,E402  (registers the transforms)
+from .engine import *  # noqa: F401,F403,E402  (registers the hooks, wrappers)
 from .evaluation import *  # noqa: F401,F403,E402  (registers the metrics)
 from .models import *  # noqa: F401,F403,E402  (registers the necks)
 from .utils import allow_mmengine_checkpoints  # noqa: E402

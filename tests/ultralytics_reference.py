@@ -183,7 +183,145 @@ def ultralytics_train_and_val(data_yaml: str, work_dir: str, imgsz: int,
         name='val', **common)
 
 
+def compare(work_dir: str, data_root: str,
+            seeds: Tuple[int, ...] = (0, 1, 2)) -> str:
+    """The reference recipe on the demo set, trained by pst-mm and by
+    Ultralytics' own trainer with the same model (YOLO11-N), images and
+    schedule (configs/demo/yolo11-n_1xb16-20e_ultralytics-recipe_pst-demo
+    .py), once per seed; every checkpoint is evaluated by ``tools/test.py``
+    under the same config (the yolo val protocol, which the end-to-end test
+    shows equal to Ultralytics' own validation). Returns the markdown table
+    it prints."""
+    import statistics
+    import subprocess
+    import time
+    repo = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    sys.path.insert(0, repo)
+    from pst_mm.datasets import build_det_demo
+    cfg = 'configs/demo/yolo11-n_1xb16-20e_ultralytics-recipe_pst-demo.py'
+    data_root, work_dir = osp.abspath(data_root), osp.abspath(work_dir)
+    if not osp.isfile(osp.join(data_root, 'annotations',
+                               'instances_val.json')):
+        build_det_demo(data_root)
+    env = dict(os.environ, PST_DEMO_DET_ROOT=data_root + '/')
+
+    def run(args):
+        return subprocess.run([sys.executable] + args, cwd=repo, env=env,
+                              check=True, capture_output=True,
+                              text=True).stdout
+
+    def test(ckpt):
+        out = run(['tools/test.py', cfg, ckpt, '--work-dir',
+                   osp.join(work_dir, 'test')])
+        line = [ln for ln in out.splitlines()
+                if ln.startswith('[pst-mm] test metrics: ')][-1]
+        m = json.loads(line.split(': ', 1)[1])
+        return m['coco/bbox_mAP'], m['coco/bbox_mAP_50']
+
+    data = coco_as_ultralytics(data_root, osp.join(work_dir, 'yolo_data'))
+    results = {'pst-mm (tools/train.py)': [],
+               'Ultralytics 8.3.105 (its trainer)': []}
+    for seed in seeds:
+        ours = osp.join(work_dir, f'pstmm_seed{seed}')
+        start = time.time()
+        run(['tools/train.py', cfg, '--work-dir', ours, '--cfg-options',
+             f'randomness.seed={seed}'])
+        results['pst-mm (tools/train.py)'].append(
+            (seed, *test(osp.join(ours, 'epoch_20.pth')),
+             time.time() - start))
+        theirs = osp.join(work_dir, f'ultralytics_seed{seed}')
+        start = time.time()
+        run([osp.abspath(__file__), 'train', data['yaml'], theirs,
+             str(seed)])
+        elapsed = time.time() - start
+        converted = osp.join(theirs, 'last_pstmm.pth')
+        run(['tools/model_converters/ultralytics_to_pstmm.py',
+             osp.join(theirs, 'train', 'weights', 'last.pt'), converted,
+             '--overwrite'])
+        results['Ultralytics 8.3.105 (its trainer)'].append(
+            (seed, *test(converted), elapsed))
+    table = ['| trainer | seed | bbox mAP | mAP@50 | training time (s) |',
+             '|---|---|---|---|---|']
+    for name, rows in results.items():
+        for seed, ap, ap50, t in rows:
+            table.append(f'| {name} | {seed} | {ap:.3f} | {ap50:.3f} | '
+                         f'{t:.0f} |')
+    for name, rows in results.items():
+        aps = [r[1] for r in rows]
+        std = statistics.stdev(aps) if len(aps) > 1 else 0.0
+        table.append(f'| {name} | mean ± std | {statistics.mean(aps):.3f} '
+                     f'± {std:.3f} | '
+                     f'{statistics.mean(r[2] for r in rows):.3f} | |')
+    text = '\n'.join(table)
+    print(text)
+    return text
+
+
+def coco_as_ultralytics(data_root: str, out: str) -> dict:
+    """The demo set (train and val, as they are) as an Ultralytics
+    dataset; returns ``yaml``."""
+    import shutil
+    names = None
+    for split in ('train', 'val'):
+        ann = json.load(open(osp.join(data_root, 'annotations',
+                                      f'instances_{split}.json')))
+        cats = [c['id'] for c in ann['categories']]
+        names = [c['name'] for c in ann['categories']]
+        by_image: Dict[int, list] = {}
+        for a in ann['annotations']:
+            by_image.setdefault(a['image_id'], []).append(a)
+        for d in ('images', 'labels'):
+            os.makedirs(osp.join(out, d, split), exist_ok=True)
+        for info in ann['images']:
+            stem = osp.splitext(info['file_name'])[0]
+            shutil.copy(osp.join(data_root, split, info['file_name']),
+                        osp.join(out, 'images', split, info['file_name']))
+            W, H = info['width'], info['height']
+            with open(osp.join(out, 'labels', split, stem + '.txt'),
+                      'w') as f:
+                for a in by_image.get(info['id'], []):
+                    x, y, w, h = a['bbox']
+                    f.write(f'{cats.index(a["category_id"])} '
+                            f'{(x + w / 2) / W} {(y + h / 2) / H} {w / W} '
+                            f'{h / H}\n')
+    lines = ''.join(f'  {i}: {n}\n' for i, n in enumerate(names))
+    with open(osp.join(out, 'data.yaml'), 'w') as f:
+        f.write(f'path: {out}\ntrain: images/train\nval: images/val\n'
+                f'names:\n{lines}')
+    return dict(yaml=osp.join(out, 'data.yaml'))
+
+
+def ultralytics_reference_train(data_yaml: str, work_dir: str,
+                                seed: int = 0) -> None:
+    """Ultralytics' own trainer with the values of
+    configs/demo/yolo11-n_1xb16-20e_ultralytics-recipe_pst-demo.py (the
+    authors' arguments, shrunk to the demo set as that config says)."""
+    import numpy as np
+    if not hasattr(np, 'trapz'):
+        np.trapz = np.trapezoid
+    from ultralytics import YOLO
+    YOLO('yolo11n.yaml').train(
+        data=data_yaml, epochs=20, batch=16, imgsz=128, nbs=16,
+        close_mosaic=2, optimizer='SGD', lr0=0.01, lrf=0.01, momentum=0.937,
+        weight_decay=5e-4, warmup_epochs=3, warmup_momentum=0.8,
+        warmup_bias_lr=0.1, hsv_h=0.015, hsv_s=0.7, hsv_v=0.4,
+        translate=0.1, scale=0.5, mosaic=1.0, mixup=0.0, copy_paste=0.1,
+        fliplr=0.5, seed=seed, deterministic=True, amp=False, workers=2,
+        device='cpu', val=False, plots=False, verbose=False,
+        project=work_dir, name='train', exist_ok=True)
+
+
 if __name__ == '__main__':
     # python tests/ultralytics_reference.py DATA_YAML WORK_DIR IMGSZ EPOCHS
-    ultralytics_train_and_val(sys.argv[1], sys.argv[2], int(sys.argv[3]),
-                              int(sys.argv[4]))
+    # python tests/ultralytics_reference.py train DATA_YAML WORK_DIR SEED
+    # python tests/ultralytics_reference.py compare WORK_DIR DATA_ROOT
+    #     [SEED ...]
+    if sys.argv[1] == 'compare':
+        compare(sys.argv[2], sys.argv[3],
+                tuple(int(s) for s in sys.argv[4:]) or (0, 1, 2))
+    elif sys.argv[1] == 'train':
+        ultralytics_reference_train(sys.argv[2], sys.argv[3],
+                                    int(sys.argv[4]))
+    else:
+        ultralytics_train_and_val(sys.argv[1], sys.argv[2],
+                                  int(sys.argv[3]), int(sys.argv[4]))

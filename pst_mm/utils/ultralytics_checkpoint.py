@@ -38,14 +38,14 @@ TESTED_ULTRALYTICS = '8.3.105'
 
 #: (family, scale) -> pst-mm config (relative to the repository root)
 ARCH_CONFIGS = {
-    **{('yolo11', s): f'configs/yolo_pst/yolo11-{s}_8xb32-600e_coco.py'
+    **{('yolo11', s): f'configs/yolo_pst/yolo11-{s}_8xb16-600e_coco.py'
        for s in 'nsmlx'},
     **{('yolo11-pst', s):
-       f'configs/yolo_pst/yolo11-pst-{s}_8xb32-600e_coco.py'
+       f'configs/yolo_pst/yolo11-pst-{s}_8xb16-600e_coco.py'
        for s in 'nsm'},
-    ('r18-pst', 'n'): 'configs/yolo_pst/yolo_r18_pst-n_8xb32-600e_coco.py',
-    ('r50-pst', 'n'): 'configs/yolo_pst/yolo_r50_pst-n_8xb32-600e_coco.py',
-    ('r101-pst', 's'): 'configs/yolo_pst/yolo_r101_pst-s_8xb32-600e_coco.py',
+    ('r18-pst', 'n'): 'configs/yolo_pst/yolo_r18_pst-n_8xb16-600e_coco.py',
+    ('r50-pst', 'n'): 'configs/yolo_pst/yolo_r50_pst-n_8xb16-600e_coco.py',
+    ('r101-pst', 's'): 'configs/yolo_pst/yolo_r101_pst-s_8xb16-600e_coco.py',
 }
 
 _UP, _CAT = 'nn.Upsample', 'Concat'

@@ -156,7 +156,7 @@ def test_tool_writes_an_mmengine_checkpoint_with_meta(tmp_path):
     _save_released(reference, src)
     out = tmp_path / 'yolo11n_pstmm.pth'
     proc = run_tool([TOOL, str(src), str(out)])
-    assert 'config: configs/yolo_pst/yolo11-n_8xb32-600e_coco.py' in \
+    assert 'config: configs/yolo_pst/yolo11-n_8xb16-600e_coco.py' in \
         proc.stdout
     ckpt = torch.load(out, weights_only=True)  # plain types only
     meta = ckpt['meta']
@@ -169,11 +169,11 @@ def test_tool_writes_an_mmengine_checkpoint_with_meta(tmp_path):
                for v in ckpt['state_dict'].values())
     # fits its config; refused by another size's, with the hint
     _, model = build_model_from_config(
-        osp.join(REPO, 'configs/yolo_pst/yolo11-n_8xb32-600e_coco.py'),
+        osp.join(REPO, 'configs/yolo_pst/yolo11-n_8xb16-600e_coco.py'),
         device='meta')
     check_checkpoint_fits(str(out), model)
     proc = run_tool(['tools/test.py',
-                     'configs/yolo_pst/yolo11-s_8xb32-600e_coco.py',
+                     'configs/yolo_pst/yolo11-s_8xb16-600e_coco.py',
                      str(out)], check=False)
     assert proc.returncode != 0 and 'Traceback' not in proc.stderr
     assert 'does not fit this config' in proc.stderr
@@ -186,7 +186,7 @@ def test_tool_writes_an_mmengine_checkpoint_with_meta(tmp_path):
 def test_the_authors_topk_is_carried(tmp_path):
     out = tmp_path / 'r18.pth'
     proc = run_tool([TOOL, osp.join(FIXTURES, 'r18-pst.pt'), str(out)])
-    assert 'config: configs/yolo_pst/yolo_r18_pst-n_8xb32-600e_coco.py' in \
+    assert 'config: configs/yolo_pst/yolo_r18_pst-n_8xb16-600e_coco.py' in \
         proc.stdout
     meta = torch.load(out, weights_only=True)['meta']
     assert meta['ultralytics']['topk'] == 0  # trained coarse-only
@@ -293,7 +293,7 @@ def test_architectures_pst_mm_does_not_build_are_named(tmp_path):
 def test_a_checkpoint_converted_for_n_does_not_load_into_s(tmp_path):
     src = tmp_path / 'yolo11n.pt'
     _save_released(_ultralytics_model('yolo11n.yaml'), src)
-    s_config = osp.join(REPO, 'configs/yolo_pst/yolo11-s_8xb32-600e_coco.py')
+    s_config = osp.join(REPO, 'configs/yolo_pst/yolo11-s_8xb16-600e_coco.py')
     with pytest.raises(UltralyticsCheckpointError,
                        match='does not fit the pst-mm model: .*shape'):
         _convert(src, config=s_config)

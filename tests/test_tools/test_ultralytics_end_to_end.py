@@ -13,7 +13,7 @@ from ultralytics_reference import demo_as_ultralytics
 
 IMGSZ = 128
 EPOCHS = 40  # ~1 min on 2 CPU cores
-BASE = osp.join(REPO, 'configs/yolo_pst/yolo11-n_8xb32-600e_coco.py')
+BASE = osp.join(REPO, 'configs/yolo_pst/yolo11-n_8xb16-600e_coco.py')
 
 
 def _coco_ap(ann_file, results):

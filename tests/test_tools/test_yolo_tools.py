@@ -12,7 +12,7 @@ import pytest
 from conftest import run_tool
 
 DEMO_CFG = 'configs/demo/yolo11-pst-n_1xb8-30e_pst-demo.py'
-COCO_CFG = 'configs/yolo_pst/yolo11-pst-n_8xb32-600e_coco.py'
+COCO_CFG = 'configs/yolo_pst/yolo11-pst-n_8xb16-600e_coco.py'
 CLASSES = '(astronaut,cat,coffee,rocket)'
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 FAST = [f'{d}.num_workers=0' for d in LOADERS] + [

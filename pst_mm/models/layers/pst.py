@@ -16,6 +16,7 @@ from torch import Tensor
 from .checks import (check_choice, check_residual_init,
                      raise_on_shape_mismatch, reject_renamed)
 from .psa_kernel import IMPLS, SCORES, pyramid_sparse_attention_parts
+from .yolo_blocks import YOLOConv
 
 ATTN_TYPES = ('softmax', 'linear', 'linear_relu')
 # How the coarse output O_c and the fine output O_f of each query combine
@@ -34,6 +35,7 @@ FUSIONS = ('sum', 'gate', 'mean', 'refine', 'sum_norm')
 CONCAT_INPUTS = ('embed', 'raw')
 CPE_UPSAMPLES = ('bilinear', 'nearest')
 WEIGHT_INITS = ('trunc_normal', 'kaiming')
+CONV_INITS = ('kaiming', 'pytorch')
 
 # Width presets: C' scales 1:2:4 for N/S/M, capped at 2048 (paper Sec. 3.1).
 PST_WIDTH_FACTORS = {'n': 1, 's': 2, 'm': 4}
@@ -501,6 +503,11 @@ class PyramidSparseTransformer(BaseModule):
         residual_init (float, optional): Initial scale of the BNs ending
             the blocks' residual branches, see :class:`PSABlock`.
             Defaults to None.
+        conv_init (str): Initialisation of the input, upper and output
+            convs: ``'kaiming'`` (mmcv's ``ConvModule``) or ``'pytorch'``
+            (PyTorch's default, as the official code's ``Conv``;
+            :class:`~pst_mm.models.layers.yolo_blocks.YOLOConv`).
+            Defaults to 'kaiming'.
         norm_cfg (dict): Norm layer (the official detectors use
             ``dict(type='BN', eps=1e-3, momentum=0.03)``). Defaults to BN.
         act_cfg (dict): Activation of the input/output convs and MLPs.
@@ -524,11 +531,13 @@ class PyramidSparseTransformer(BaseModule):
                  concat_input: str = 'embed',
                  weight_init: str = 'trunc_normal',
                  residual_init: Optional[float] = None,
+                 conv_init: str = 'kaiming',
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='SiLU'),
                  init_cfg=None,
                  **attn_kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
+        check_choice('conv_init', conv_init, CONV_INITS)
         if num_blocks < 1:
             raise ValueError(f'num_blocks must be >= 1, got {num_blocks}')
         check_choice('concat_input', concat_input, CONCAT_INPUTS)
@@ -550,9 +559,9 @@ class PyramidSparseTransformer(BaseModule):
         self.embed_channels = embed_channels
         self.concat_input = concat_input
         conv = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.in_conv = ConvModule(in_channels, embed_channels, 1, **conv)
-        self.upper_conv = ConvModule(upper_channels, embed_channels, 1,
-                                     **conv)
+        Conv = YOLOConv if conv_init == 'pytorch' else ConvModule
+        self.in_conv = Conv(in_channels, embed_channels, 1, **conv)
+        self.upper_conv = Conv(upper_channels, embed_channels, 1, **conv)
         # mmengine's ModuleList passes init_weights on to the blocks, whose
         # trunc-normal init must run after an enclosing init_cfg.
         self.blocks = ModuleList(
@@ -565,8 +574,8 @@ class PyramidSparseTransformer(BaseModule):
                 residual_init=residual_init,
                 **attn_kwargs) for _ in range(num_blocks))
         first = embed_channels if concat_input == 'embed' else in_channels
-        self.out_conv = ConvModule(first + num_blocks * embed_channels,
-                                   out_channels, 1, **conv)
+        self.out_conv = Conv(first + num_blocks * embed_channels,
+                             out_channels, 1, **conv)
 
     def attentions(self) -> Iterator[PyramidSparseAttention]:
         for block in self.blocks:

@@ -20,7 +20,8 @@ from mmdet.utils import ConfigType
 from torch import Tensor
 
 __all__ = [
-    'YOLO_NORM_CFG', 'YOLO_ACT_CFG', 'YOLO_SCALES', 'YOLOScale', 'yolo_conv',
+    'YOLO_NORM_CFG', 'YOLO_ACT_CFG', 'YOLO_SCALES', 'YOLOScale', 'YOLOConv',
+    'yolo_conv',
     'YOLOBottleneck', 'C2f', 'C3k', 'C3k2', 'SPPF',
     'PositionSensitiveAttention', 'C2PSABlock', 'C2PSA', 'AreaAttention',
     'AreaAttentionBlock', 'A2C2f', 'get_yolo_scale'
@@ -92,6 +93,23 @@ def get_yolo_scale(scale: str) -> YOLOScale:
     return YOLO_SCALES[scale]
 
 
+class YOLOConv(ConvModule):
+    """mmcv's ``ConvModule`` initialised as Ultralytics' ``Conv``: PyTorch's
+    default ``Conv2d`` initialisation (Kaiming-uniform with ``a=sqrt(5)``,
+    std ``1 / sqrt(3 fan_in)``) and BN scale 1, shift 0.
+
+    ``ConvModule.init_weights`` redraws the weights from mmcv's Kaiming
+    normal (2.4x that std), which the reference trainer never does; the YOLO
+    recipe follows the reference.
+    """
+
+    def init_weights(self) -> None:
+        self.conv.reset_parameters()
+        if self.with_norm:
+            nn.init.ones_(self.norm.weight)
+            nn.init.zeros_(self.norm.bias)
+
+
 def yolo_conv(in_channels: int,
               out_channels: int,
               kernel_size: int = 1,
@@ -100,8 +118,9 @@ def yolo_conv(in_channels: int,
               act: bool = True,
               norm_cfg: ConfigType = YOLO_NORM_CFG,
               act_cfg: ConfigType = YOLO_ACT_CFG) -> ConvModule:
-    """``Conv2d(bias=False) + BN (+ SiLU)`` with 'same' padding."""
-    return ConvModule(
+    """``Conv2d(bias=False) + BN (+ SiLU)`` with 'same' padding
+    (:class:`YOLOConv`)."""
+    return YOLOConv(
         in_channels,
         out_channels,
         kernel_size,
@@ -301,6 +320,17 @@ class SPPF(SPPBottleneck):
                           3 * kernel_size - 2),
             norm_cfg=norm_cfg,
             act_cfg=act_cfg)
+        # mmcv's ConvModule draws Kaiming weights when it is built
+        self._init_convs()
+
+    def _init_convs(self) -> None:
+        for conv in (self.conv1, self.conv2):
+            YOLOConv.init_weights(conv)
+
+    def init_weights(self) -> None:
+        """PyTorch's default conv initialisation, as :class:`YOLOConv`."""
+        super().init_weights()
+        self._init_convs()
 
     def forward(self, x: Tensor) -> Tensor:
         y = [self.conv1(x)]

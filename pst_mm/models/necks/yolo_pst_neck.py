@@ -61,7 +61,9 @@ class YOLOPSTNeck(BaseModule):
             hold, and ``score`` to the official ``'mean_logit'`` (the
             authors' code without its Gumbel noise; paper eq. 3 is
             ``'mean_prob'``), so converted P²HCT checkpoints reproduce the
-            authors' outputs at ``topk > 0``. Defaults to None.
+            authors' outputs at ``topk > 0``; the PST's outer convs start
+            from PyTorch's default initialisation (``conv_init='pytorch'``),
+            as all YOLO convs here. Defaults to None.
         upsample_cfg (dict): ``F.interpolate`` options. Defaults to
             ``dict(scale_factor=2, mode='nearest')``.
         norm_cfg (dict): Norm config. Defaults to BN (eps 1e-3,
@@ -142,7 +144,7 @@ class YOLOPSTNeck(BaseModule):
                     # the official selection score, so converted P2HCT
                     # checkpoints run as the authors' code runs them.
                     **{'fusion': 'gate', 'score': 'mean_logit',
-                       **(pst_cfg or {})})
+                       'conv_init': 'pytorch', **(pst_cfg or {})})
             if layout == 'yolo11':
                 return C3k2(in_ch, out_ch, rep(2), sc.c3k, **cfg)
             return A2C2f(in_ch, out_ch, rep(2), a2=False, **cfg)

@@ -3,6 +3,7 @@
 architecture, and the attention cores against dense references."""
 import pytest
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 from pst_mm.models.layers.yolo_blocks import (SPPF, A2C2f, AreaAttention,
@@ -132,3 +133,29 @@ def test_position_sensitive_attention_matches_reference():
     out = out.transpose(-2, -1).reshape(1, 128, 5, 7)
     ref = attn.proj(out + attn.pe(v.reshape(1, 128, 5, 7)))
     torch.testing.assert_close(attn(x), ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize('config', ['yolo11-n_8xb16-600e_coco.py',
+                                    'yolo11-pst-n_8xb16-600e_coco.py',
+                                    'yolo_r18_pst-n_8xb16-600e_coco.py'])
+def test_yolo_convs_start_from_pytorchs_default_init(config):
+    """As Ultralytics' Conv (PyTorch's default, std 1 / sqrt(3 fan_in)), not
+    mmcv's Kaiming normal (2.4x that std), also after init_weights; the
+    attention blocks keep their trunc-normal(0.02)."""
+    import math
+    import os.path as osp
+
+    from pst_mm.utils import build_model_from_config
+    repo = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+        osp.abspath(__file__)))))
+    torch.manual_seed(0)
+    _, model = build_model_from_config(
+        osp.join(repo, 'configs', 'yolo_pst', config))
+    ratios = {
+        name: m.weight.std().item() * math.sqrt(3 * m.weight[0].numel())
+        for name, m in model.named_modules()
+        if isinstance(m, nn.Conv2d) and m.weight[0].numel() >= 64
+    }
+    assert max(ratios.values()) < 1.3, max(ratios.items(),
+                                           key=lambda kv: kv[1])
+    assert sum(r > 0.8 for r in ratios.values()) > len(ratios) // 3

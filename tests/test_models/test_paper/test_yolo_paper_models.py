@@ -26,21 +26,21 @@ FOLDER = osp.join(REPO, 'configs', 'yolo_pst')
 # YOLOv11 counts exactly; the paper prints other counts for YOLOv11-PST-N/M
 # than the released model has.
 OFFICIAL = {
-    'yolo11-pst-n_8xb32-600e_coco.py': (2_617_232, 2_617_232, 2.8),
-    'yolo11-pst-s_8xb32-600e_coco.py': (9_320_064, 9_320_064, 9.3),
-    'yolo11-pst-m_8xb32-600e_coco.py': (20_176_832, 20_176_832, 19.5),
-    'yolo11-n_8xb32-600e_coco.py': (2_624_080, 2_624_080, 2.6),
-    'yolo11-s_8xb32-600e_coco.py': (9_458_752, 9_458_752, 9.4),
-    'yolo11-m_8xb32-600e_coco.py': (20_114_688, 20_114_688, 20.1),
-    'yolo_r18_pst-n_8xb32-600e_coco.py': (16_487_664, 16_490_000, 16.4),
-    'yolo_r50_pst-n_8xb32-600e_coco.py': (26_049_520, 26_050_000, 26.0),
-    'yolo_r101_pst-s_8xb32-600e_coco.py': (50_276_608, 50_280_000, 49.9),
+    'yolo11-pst-n_8xb16-600e_coco.py': (2_617_232, 2_617_232, 2.8),
+    'yolo11-pst-s_8xb16-600e_coco.py': (9_320_064, 9_320_064, 9.3),
+    'yolo11-pst-m_8xb16-600e_coco.py': (20_176_832, 20_176_832, 19.5),
+    'yolo11-n_8xb16-600e_coco.py': (2_624_080, 2_624_080, 2.6),
+    'yolo11-s_8xb16-600e_coco.py': (9_458_752, 9_458_752, 9.4),
+    'yolo11-m_8xb16-600e_coco.py': (20_114_688, 20_114_688, 20.1),
+    'yolo_r18_pst-n_8xb16-600e_coco.py': (16_487_664, 16_490_000, 16.4),
+    'yolo_r50_pst-n_8xb16-600e_coco.py': (26_049_520, 26_050_000, 26.0),
+    'yolo_r101_pst-s_8xb16-600e_coco.py': (50_276_608, 50_280_000, 49.9),
 }
 # Not in the paper: configs for converted Ultralytics YOLO11-L/X
 # checkpoints, with Ultralytics' published counts (yolo11.yaml).
 NOT_IN_PAPER = {
-    'yolo11-l_8xb32-600e_coco.py': 25_372_160,
-    'yolo11-x_8xb32-600e_coco.py': 56_966_176,
+    'yolo11-l_8xb16-600e_coco.py': 25_372_160,
+    'yolo11-x_8xb16-600e_coco.py': 56_966_176,
 }
 
 
@@ -81,19 +81,21 @@ def test_yolo11_l_and_x_have_ultralytics_counts(name):
 def test_every_table_config_is_listed():
     names = {osp.basename(p) for p in glob.glob(osp.join(FOLDER, '*.py'))}
     layout_matched = {n for n in names if n.startswith('yolo12-')}
-    assert names - layout_matched - set(NOT_IN_PAPER) == set(OFFICIAL)
+    variants = {n for n in names if 'paper-text' in n}
+    assert names - layout_matched - variants - set(NOT_IN_PAPER) == \
+        set(OFFICIAL)
     assert len(layout_matched) == 3
 
 
 @pytest.mark.parametrize('scale', ['n', 's', 'm'])
 def test_layout_matched_baselines_differ_only_in_the_psts(scale):
-    pst = _cfg(f'yolo11-pst-{scale}_8xb32-600e_coco.py')
-    base = _cfg(f'yolo12-{scale}_8xb32-600e_coco.py')
+    pst = _cfg(f'yolo11-pst-{scale}_8xb16-600e_coco.py')
+    base = _cfg(f'yolo12-{scale}_8xb16-600e_coco.py')
     assert pst['model']['neck'].pop('use_pst') is True
     assert base['model']['neck'].pop('use_pst') is False
     assert pst == base
     # and the plain YOLOv11 of the same scale keeps the recipe
-    plain = _cfg(f'yolo11-{scale}_8xb32-600e_coco.py')
+    plain = _cfg(f'yolo11-{scale}_8xb16-600e_coco.py')
     for key in ('train_dataloader', 'custom_hooks', 'optim_wrapper',
                 'param_scheduler', 'train_cfg', 'test_dataloader'):
         assert plain[key] == pst[key], key
@@ -101,8 +103,8 @@ def test_layout_matched_baselines_differ_only_in_the_psts(scale):
 
 
 def test_recipe_values_per_scale():
-    """Table 5's scale-dependent augmentation reaches each config's
-    pipeline and its close-mosaic stage."""
+    """The script's scale-dependent augmentation (paper Table 5 too)
+    reaches each config's pipeline and its close-mosaic stage."""
     expected = dict(n=((0.5, 1.5), 0.0, 0.1), s=((0.1, 1.9), 0.05, 0.15),
                     m=((0.1, 1.9), 0.15, 0.4), l=((0.1, 1.9), 0.15, 0.5),
                     x=((0.1, 1.9), 0.2, 0.6))
@@ -110,24 +112,50 @@ def test_recipe_values_per_scale():
                         ('yolo11-pst-m', 'm'), ('yolo_r18_pst-n', 'n'),
                         ('yolo_r101_pst-s', 's'), ('yolo11-l', 'l'),
                         ('yolo11-x', 'x')]:
-        cfg = _load(f'{name}_8xb32-600e_coco.py')
+        cfg = _load(f'{name}_8xb16-600e_coco.py')
         pipe = {t['type']: t for t in cfg.train_dataloader.dataset.pipeline}
+        mix = {t['type']: t for t in pipe['YOLOMixUp']['pre_transform']}
         zoom, mixup, copy_paste = expected[scale]
-        assert pipe['RandomAffine']['scaling_ratio_range'] == \
+        assert mix['YOLORandomPerspective']['scaling_ratio_range'] == \
             pytest.approx(zoom), name
-        assert pipe['CachedMixUp']['prob'] == mixup, name
-        assert pipe['CachedCopyPaste']['prob'] == copy_paste, name
+        assert mix['YOLORandomPerspective']['max_translate_ratio'] == 0.1
+        assert pipe['YOLOMixUp']['prob'] == mixup, name
+        assert mix['YOLOCopyPaste']['prob'] == copy_paste, name
+        assert mix['YOLOMosaic']['max_cached_images'] == 8 * 16
         assert pipe['YOLOHSVRandomAug']['saturation_gain'] == 0.7
-        switch = cfg.custom_hooks[1]
-        assert switch['type'] == 'PipelineSwitchHook'
+        hooks = {h['type']: h for h in cfg.custom_hooks}
+        assert hooks['YOLOParamSchedulerHook']['warmup_bias_lr'] == 0.1
+        switch = hooks['PipelineSwitchHook']
         assert switch['switch_epoch'] == 590
         stage2 = {t['type']: t for t in switch['switch_pipeline']}
-        assert 'CachedMosaic' not in stage2
-        assert stage2['RandomAffine']['scaling_ratio_range'] == \
+        assert 'YOLOMixUp' not in stage2 and 'YOLOMosaic' not in stage2
+        assert stage2['YOLORandomPerspective']['scaling_ratio_range'] == \
             pytest.approx(zoom)
-        assert cfg.optim_wrapper.optimizer.weight_decay == \
-            pytest.approx(2e-3)  # 5e-4 x 256 / 64
+        # the script's total batch 128 on 8 GPUs; decay scaled at build time
+        assert cfg.train_dataloader.batch_size == 16
+        assert cfg.optim_wrapper.batch_size_per_gpu == 16
+        assert cfg.optim_wrapper.optimizer.weight_decay == 5e-4
+        assert cfg.train_dataloader.dataset.filter_cfg.filter_empty_gt is \
+            False
         assert cfg.model.bbox_head.num_classes == 80
+        assert cfg.model.neck.get('topk', 0) == 0
+
+
+def test_paper_text_variant_differs_only_where_the_paper_does():
+    base = _cfg('yolo11-pst-n_8xb16-600e_coco.py')
+    text = _cfg('yolo11-pst-n_8xb32-600e_paper-text_coco.py')
+    assert text['model']['neck'].pop('topk') == 8
+    assert base['model']['neck'].pop('topk') == 0
+    assert text['model'] == base['model']
+    assert text['train_dataloader'].pop('batch_size') == 32
+    assert base['train_dataloader'].pop('batch_size') == 16
+    assert text['train_dataloader'] == base['train_dataloader']
+    assert text['optim_wrapper'].pop('batch_size_per_gpu') == 32
+    base['optim_wrapper'].pop('batch_size_per_gpu')
+    assert text['optim_wrapper'] == base['optim_wrapper']
+    assert text['custom_hooks'][0].pop('warmup_bias_lr') == 0.0
+    assert base['custom_hooks'][0].pop('warmup_bias_lr') == 0.1
+    assert text['custom_hooks'] == base['custom_hooks']
 
 
 def test_model_zoo_lists_every_paper_row_with_the_official_count():
@@ -144,5 +172,5 @@ def test_model_zoo_lists_every_paper_row_with_the_official_count():
         assert model_zoo_tables.OFFICIAL[name] == pytest.approx(
             official / 1e6, abs=0.0006)
     cells = model_zoo_tables.official_cells(
-        'yolo11-pst-n_8xb32-600e_coco.py', 2_617_232 / 1e6)
+        'yolo11-pst-n_8xb16-600e_coco.py', 2_617_232 / 1e6)
     assert cells == '2.617 | +0.0%'
