@@ -361,7 +361,7 @@ def test_lockstep_with_reference_trainer(tmp_path):
     ema_hook = next(h for h in runner.hooks if isinstance(h, YOLOEMAHook))
     assert int(ema_hook.ema_model.steps) == steps == trainer.ema.updates
     ref, ref_ema = ref_model.state_dict(), trainer.ema.ema.state_dict()
-    ckpt = torch.load(tmp_path / f'epoch_{epochs}.pth', weights_only=False)
+    ckpt = torch.load(tmp_path / f'epoch_{epochs}.pth', weights_only=True)
     ours = dict(
         model=model.state_dict(),
         ema=ema_hook.ema_model.module.state_dict(),
