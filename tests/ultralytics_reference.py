@@ -97,6 +97,22 @@ def skeletonize(model: nn.Module) -> nn.Module:
     return model
 
 
+def _yolo_label(cls: int, box: List[float], W: float, H: float) -> str:
+    """One Ultralytics label line: class, then the COCO ``xywh`` box as a
+    normalised centre and size."""
+    x, y, w, h = box
+    return f'{cls} {(x + w / 2) / W} {(y + h / 2) / H} {w / W} {h / H}'
+
+
+def _write_data_yaml(out: str, names: List[str]) -> str:
+    lines = ''.join(f'  {i}: {n}\n' for i, n in enumerate(names))
+    path = osp.join(out, 'data.yaml')
+    with open(path, 'w') as f:
+        f.write(f'path: {out}\ntrain: images/train\nval: images/val\n'
+                f'names:\n{lines}')
+    return path
+
+
 def demo_as_ultralytics(demo_root: str, out: str,
                         sizes: List[Tuple[int, int]] = VAL_SIZES) -> dict:
     """The demo set's training images as an Ultralytics dataset.
@@ -139,9 +155,8 @@ def demo_as_ultralytics(demo_root: str, out: str,
             for a in by_image.get(info['id'], []):
                 x, y, w, h = a['bbox']
                 x, y, w, h = x * sx, y * sy, w * sx, h * sy
-                lines.append(f'{cats.index(a["category_id"])} '
-                             f'{(x + w / 2) / W} {(y + h / 2) / H} {w / W} '
-                             f'{h / H}')
+                lines.append(_yolo_label(cats.index(a['category_id']),
+                                         [x, y, w, h], W, H))
                 if split == 'val':
                     val['annotations'].append(
                         dict(id=len(val['annotations']) + 1, image_id=k,
@@ -152,11 +167,7 @@ def demo_as_ultralytics(demo_root: str, out: str,
                 f.write('\n'.join(lines) + '\n')
     with open(osp.join(out, 'val.json'), 'w') as f:
         json.dump(val, f)
-    names = '\n'.join(f'  {i}: {n}' for i, n in enumerate(classes))
-    with open(osp.join(out, 'data.yaml'), 'w') as f:
-        f.write(f'path: {out}\ntrain: images/train\nval: images/val\n'
-                f'names:\n{names}\n')
-    return dict(yaml=osp.join(out, 'data.yaml'),
+    return dict(yaml=_write_data_yaml(out, classes),
                 val_json=osp.join(out, 'val.json'),
                 val_dir=osp.join(out, 'images/val'), classes=classes)
 
@@ -280,15 +291,9 @@ def coco_as_ultralytics(data_root: str, out: str) -> dict:
             with open(osp.join(out, 'labels', split, stem + '.txt'),
                       'w') as f:
                 for a in by_image.get(info['id'], []):
-                    x, y, w, h = a['bbox']
-                    f.write(f'{cats.index(a["category_id"])} '
-                            f'{(x + w / 2) / W} {(y + h / 2) / H} {w / W} '
-                            f'{h / H}\n')
-    lines = ''.join(f'  {i}: {n}\n' for i, n in enumerate(names))
-    with open(osp.join(out, 'data.yaml'), 'w') as f:
-        f.write(f'path: {out}\ntrain: images/train\nval: images/val\n'
-                f'names:\n{lines}')
-    return dict(yaml=osp.join(out, 'data.yaml'))
+                    f.write(_yolo_label(cats.index(a['category_id']),
+                                        a['bbox'], W, H) + '\n')
+    return dict(yaml=_write_data_yaml(out, names))
 
 
 def ultralytics_reference_train(data_yaml: str, work_dir: str,

@@ -51,14 +51,14 @@ def parse_args():
 
 def merge_args(cfg, args):
     """Merge the testing-only CLI arguments into the config."""
-    check_checkpoint_file(args.checkpoint)
+    ckpt = check_checkpoint_file(args.checkpoint)
     # load_from loads non-strictly and only logs mismatches: refuse a
     # checkpoint of another model (size) before evaluating random layers
     try:
         _, model = build_model_from_config(cfg.copy(), device='meta')
     except (RuntimeError, NotImplementedError):  # a model that needs data
         _, model = build_model_from_config(cfg.copy())
-    check_checkpoint_fits(args.checkpoint, model)
+    check_checkpoint_fits(ckpt, args.checkpoint, model)
     cfg.load_from = args.checkpoint
     if args.test_dev:
         prefix = args.outfile_prefix or osp.join(

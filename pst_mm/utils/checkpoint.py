@@ -20,7 +20,7 @@ def _first_line(err: BaseException) -> str:
     return text[0] if text else type(err).__name__
 
 
-def check_checkpoint_file(path: str) -> None:
+def check_checkpoint_file(path: str):
     """Raise ``ValueError`` naming the problem when ``path`` is not a
     checkpoint that loads under ``weights_only=True``.
 
@@ -30,6 +30,10 @@ def check_checkpoint_file(path: str) -> None:
 
     Args:
         path (str): Path of the checkpoint file.
+
+    Returns:
+        The loaded (memory-mapped) checkpoint, e.g. for
+        :func:`check_checkpoint_fits`.
     """
     if not osp.isfile(path):
         raise FileNotFoundError(f'checkpoint not found: {path}')
@@ -37,12 +41,13 @@ def check_checkpoint_file(path: str) -> None:
         raise ValueError(f'checkpoint {path} is empty (0 bytes)')
     try:
         try:
-            torch.load(path, map_location='cpu', weights_only=True, mmap=True)
+            return torch.load(path, map_location='cpu', weights_only=True,
+                              mmap=True)
         except RuntimeError as err:
             if _LEGACY_MMAP not in str(err):
                 raise
             # pre-1.6 (non-zip) format: no mmap, a full load
-            torch.load(path, map_location='cpu', weights_only=True)
+            return torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as err:
         msg = str(err)
         if 'Unsupported global' in msg or 'not an allowed global' in msg:
@@ -76,7 +81,7 @@ def _state_dict_of(ckpt) -> dict:
             for k, v in ckpt.items() if hasattr(v, 'shape')}
 
 
-def check_checkpoint_fits(path: str, model: torch.nn.Module) -> None:
+def check_checkpoint_fits(ckpt, path: str, model: torch.nn.Module) -> None:
     """Raise ``ValueError`` when the checkpoint's weights do not fit
     ``model``: a tensor of another shape, or a weight of the model the
     checkpoint lacks.
@@ -84,18 +89,14 @@ def check_checkpoint_fits(path: str, model: torch.nn.Module) -> None:
     mmengine's ``load_from`` loads non-strictly and only logs such
     mismatches, so a checkpoint of another model size (e.g. a converted
     YOLO11-N checkpoint under the S config) would be evaluated with
-    randomly initialised layers. Call :func:`check_checkpoint_file` first.
+    randomly initialised layers.
 
     Args:
-        path (str): Checkpoint file (loaded with ``weights_only=True`` and
-            ``mmap=True``: tensors are not read).
+        ckpt: The checkpoint as :func:`check_checkpoint_file` returns it
+            (memory-mapped: tensors are not read).
+        path (str): Its file, named in the error.
         model (nn.Module): The model (the meta device will do).
     """
-    try:
-        ckpt = torch.load(path, map_location='cpu', weights_only=True,
-                          mmap=True)
-    except RuntimeError:  # pre-1.6 format: no mmap
-        ckpt = torch.load(path, map_location='cpu', weights_only=True)
     theirs = _state_dict_of(ckpt)
     ours = model.state_dict()
     wrong = [(k, tuple(theirs[k].shape), tuple(v.shape))

@@ -14,7 +14,8 @@ import torch
 from conftest import REPO, run_tool
 from ultralytics_reference import reference_weights
 
-from pst_mm.utils import build_model_from_config, check_checkpoint_fits
+from pst_mm.utils import (build_model_from_config, check_checkpoint_file,
+                          check_checkpoint_fits)
 from pst_mm.utils.ultralytics_checkpoint import (
     ARCH_CONFIGS, UltralyticsCheckpointError, convert_ultralytics,
     load_ultralytics_checkpoint, recognise_architecture)
@@ -171,7 +172,7 @@ def test_tool_writes_an_mmengine_checkpoint_with_meta(tmp_path):
     _, model = build_model_from_config(
         osp.join(REPO, 'configs/yolo_pst/yolo11-n_8xb16-600e_coco.py'),
         device='meta')
-    check_checkpoint_fits(str(out), model)
+    check_checkpoint_fits(check_checkpoint_file(str(out)), str(out), model)
     proc = run_tool(['tools/test.py',
                      'configs/yolo_pst/yolo11-s_8xb16-600e_coco.py',
                      str(out)], check=False)
