@@ -1,6 +1,11 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
+import os
 import os.path as osp
+import platform
 import re
+import shutil
+import sys
+import warnings
 
 from setuptools import find_packages, setup
 
@@ -31,8 +36,51 @@ def parse_requirements(fname: str) -> list:
     return reqs
 
 
+def add_mim_extension() -> None:
+    """Put the configs, tools and model index into ``pst_mm/.mim``, as
+    OpenMMLab packages do, so that ``mim`` and name lookups
+    (``pst_mm.utils.config_lookup.find_config``) find them once installed.
+
+    Editable installs (``pip install -e .``) get symlinks to the originals,
+    everything else (wheel, sdist, ``pip install .``) copies.
+    """
+    if {'develop', 'editable_wheel'} & set(sys.argv):
+        # symlinks fail on Windows
+        mode = 'copy' if platform.system() == 'Windows' else 'symlink'
+    elif {'sdist', 'bdist_wheel', 'build', 'install'} & set(sys.argv):
+        mode = 'copy'
+    else:
+        return  # egg_info and the like: nothing is packaged
+
+    mim_path = osp.join(HERE, 'pst_mm', '.mim')
+    os.makedirs(mim_path, exist_ok=True)
+    for filename in ['tools', 'configs', 'model-index.yml']:
+        src_path = osp.join(HERE, filename)
+        if not osp.exists(src_path):
+            continue
+        tar_path = osp.join(mim_path, filename)
+        if osp.isfile(tar_path) or osp.islink(tar_path):
+            os.remove(tar_path)
+        elif osp.isdir(tar_path):
+            shutil.rmtree(tar_path)
+        if mode == 'symlink':
+            os.symlink(
+                osp.relpath(src_path, osp.dirname(tar_path)), tar_path)
+        elif osp.isfile(src_path):
+            shutil.copyfile(src_path, tar_path)
+        elif osp.isdir(src_path):
+            shutil.copytree(
+                src_path,
+                tar_path,
+                ignore=shutil.ignore_patterns('__pycache__', '*.pyc'))
+        else:
+            warnings.warn(f'cannot copy {src_path} into pst_mm/.mim')
+
+
 with open(osp.join(HERE, 'README.md'), encoding='utf-8') as f:
     long_description = f.read()
+
+add_mim_extension()
 
 setup(
     name='pst_mm',
@@ -45,6 +93,7 @@ setup(
     include_package_data=True,
     python_requires='>=3.8',
     license='Apache License 2.0',
+    license_files=['LICENSE'],
     install_requires=parse_requirements('requirements/runtime.txt'),
     extras_require={
         'all': parse_requirements('requirements/runtime.txt') +

@@ -1,4 +1,5 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
+import importlib.util
 import os
 import os.path as osp
 import socket
@@ -63,3 +64,12 @@ def pyramid_feats(channels, size=(32, 40), batch=2):
         feats.append(torch.rand(batch, c, H, W))
         H, W = (H + 1) // 2, (W + 1) // 2
     return feats
+
+
+def load_tool(path: str, name: str):
+    """Import the tool script ``path`` (relative to the repo) as module
+    ``name``, to call its functions in-process."""
+    spec = importlib.util.spec_from_file_location(name, osp.join(REPO, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

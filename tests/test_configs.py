@@ -66,8 +66,104 @@ def _cls_inputs(cfg):
     return dict(inputs=inputs, data_samples=samples)
 
 
+# Every config in configs/ (bases excluded), by folder: a config added,
+# removed or renamed must be listed here (and in the rename table of the
+# docs when renamed).
+EXPECTED = {
+    'baselines': [
+        'retinanet_r101_a2-fpn-lite_1x_coco.py',
+        'retinanet_r101_a2-fpn_1x_coco.py',
+        'retinanet_r101_ac-fpn_1x_coco.py',
+        'retinanet_r101_afpn_1x_coco.py',
+        'retinanet_r101_sa-fpn_1x_coco.py',
+        'retinanet_r50_a2-fpn-lite_1x_coco.py',
+        'retinanet_r50_a2-fpn_1x_coco.py',
+        'retinanet_r50_ac-fpn_1x_coco.py',
+        'retinanet_r50_afpn_1x_coco.py',
+        'retinanet_r50_sa-fpn_1x_coco.py',
+    ],
+    'demo': [
+        'resnet18_gap_1xb16-30e_pst-demo.py',
+        'resnet18_pst-n_1xb16-30e_pst-demo.py',
+        'retinanet_r18_fpn_1xb4-300i_heldout.py',
+        'retinanet_r18_fpn_1xb8-24e_pst-demo.py',
+        'retinanet_r18_pst-n_1xb4-300i_heldout.py',
+        'retinanet_r18_pst-n_1xb8-24e_pst-demo.py',
+        'retinanet_spt-tiny_fpn_1xb8-12e_pst-demo.py',
+        'retinanet_swin-tiny_fpn_1xb8-12e_pst-demo.py',
+        'yolo11-n_1xb16-20e_ultralytics-recipe_pst-demo.py',
+        'yolo11-pst-n_1xb8-30e_pst-demo.py',
+    ],
+    'pst_cls': [
+        'bottleneck-r101_8xb32-200e_in1k.py',
+        'bottleneck-r101_pst-s_8xb32-200e_in1k.py',
+        'bottleneck-r18_8xb32-200e_in1k.py',
+        'bottleneck-r18_pst-n_8xb32-200e_in1k.py',
+        'bottleneck-r50_8xb32-200e_in1k.py',
+        'bottleneck-r50_pst-n_8xb32-200e_in1k.py',
+        'resnet101_gap_8xb32-200e_in1k.py',
+        'resnet101_pst-s_8xb32-100e_in1k.py',
+        'resnet101_pst-s_8xb32-200e_in1k.py',
+        'resnet18_gap_8xb32-200e_in1k.py',
+        'resnet18_pst-n_8xb32-100e_in1k.py',
+        'resnet18_pst-n_8xb32-200e_in1k.py',
+        'resnet50_gap_8xb32-200e_in1k.py',
+        'resnet50_pst-n_8xb32-100e_in1k.py',
+        'resnet50_pst-n_8xb32-200e_in1k.py',
+    ],
+    'pst_det': [
+        'retinanet_r101_fpn_1x_coco.py',
+        'retinanet_r101_pst-s_1x_coco.py',
+        'retinanet_r18_fpn_1x_coco.py',
+        'retinanet_r18_pst-n_1x_coco.py',
+        'retinanet_r50_fpn_1x_coco.py',
+        'retinanet_r50_pst-n_1x_coco.py',
+        'rtmdet_r101_pst-s_8xb32-600e_coco.py',
+        'rtmdet_r18_pst-n_8xb32-600e_coco.py',
+        'rtmdet_r50_pst-n_8xb32-600e_coco.py',
+    ],
+    'spt': [
+        'cascade-mask-rcnn_spt-b-p4-w7_fpn_ms-3x_coco.py',
+        'cascade-mask-rcnn_swin-b-p4-w7_fpn_ms-3x_coco.py',
+        'faster-rcnn_spt-s-p4-w7_fpn_ms-crop-3x_bdd100k.py',
+        'faster-rcnn_spt-t-p4-w7_fpn_ms-crop-3x_bdd100k-s.py',
+        'faster-rcnn_spt-t-p4-w7_fpn_ms-crop-3x_bdd100k.py',
+        'faster-rcnn_spt-t12-p4-w7_fpn_ms-crop-3x_bdd100k.py',
+        'faster-rcnn_swin-s-p4-w7_fpn_ms-crop-3x_bdd100k.py',
+        'faster-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_bdd100k-s.py',
+        'faster-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_bdd100k.py',
+        'mask-rcnn_spt-s-p4-w7_fpn_amp-ms-crop-3x_coco.py',
+        'mask-rcnn_spt-t-p4-w7_fpn_ms-crop-3x_coco.py',
+        'mask-rcnn_swin-s-p4-w7_fpn_amp-ms-crop-3x_coco.py',
+        'mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py',
+        'spt-t-p4-w7_1xb16-20e_voc12-s-448px.py',
+        'swin-t-p4-w7_1xb16-20e_voc12-s-448px.py',
+    ],
+    'yolo_pst': [
+        'yolo11-a2c2f-m_8xb16-600e_coco.py',
+        'yolo11-a2c2f-n_8xb16-600e_coco.py',
+        'yolo11-a2c2f-s_8xb16-600e_coco.py',
+        'yolo11-l_8xb16-600e_coco.py',
+        'yolo11-m_8xb16-600e_coco.py',
+        'yolo11-n_8xb16-600e_coco.py',
+        'yolo11-pst-m_8xb16-600e_coco.py',
+        'yolo11-pst-n_8xb16-600e_coco.py',
+        'yolo11-pst-n_8xb32-600e_paper-text_coco.py',
+        'yolo11-pst-s_8xb16-600e_coco.py',
+        'yolo11-s_8xb16-600e_coco.py',
+        'yolo11-x_8xb16-600e_coco.py',
+        'yolo_r101_pst-s_8xb16-600e_coco.py',
+        'yolo_r18_pst-n_8xb16-600e_coco.py',
+        'yolo_r50_pst-n_8xb16-600e_coco.py',
+    ],
+}
+
+
 def test_configs_found():
-    assert len(CONFIGS) >= 21, CONFIGS
+    expected = sorted(f'configs/{folder}/{name}'
+                      for folder, names in EXPECTED.items() for name in names)
+    assert len(expected) == 74
+    assert CONFIGS == expected
 
 
 @pytest.mark.parametrize('path', CONFIGS)
@@ -106,20 +202,107 @@ def test_config_builds_and_runs(path):
             assert pred.pred_score.shape == (cfg.model.head.num_classes, )
 
 
-def test_pst_and_baseline_configs_differ_only_in_the_neck():
-    pairs = []
-    for pst in CONFIGS:
-        for tag in ('_pst-n_', '_pst-s_', '-pst-n_', '-pst-s_'):
-            if tag in pst:
-                base = pst.replace(tag, '_fpn_' if tag[0] == '_' else '-gap_')
-                if osp.exists(osp.join(REPO, base)):
-                    pairs.append((pst, base))
-    assert len(pairs) >= 8, pairs
-    for pst, base in pairs:
-        a = Config.fromfile(osp.join(REPO, pst)).to_dict()
-        b = Config.fromfile(osp.join(REPO, base)).to_dict()
-        a['model'].pop('neck'), b['model'].pop('neck')
-        assert a == b, f'{pst} and {base} differ outside model.neck'
+# (PST row, its baseline): the two resolved configs differ only in
+# `model.neck`.
+NECK_TWINS = [
+    ('configs/pst_det/retinanet_r18_pst-n_1x_coco.py',
+     'configs/pst_det/retinanet_r18_fpn_1x_coco.py'),
+    ('configs/pst_det/retinanet_r50_pst-n_1x_coco.py',
+     'configs/pst_det/retinanet_r50_fpn_1x_coco.py'),
+    ('configs/pst_det/retinanet_r101_pst-s_1x_coco.py',
+     'configs/pst_det/retinanet_r101_fpn_1x_coco.py'),
+    ('configs/pst_cls/resnet18_pst-n_8xb32-200e_in1k.py',
+     'configs/pst_cls/resnet18_gap_8xb32-200e_in1k.py'),
+    ('configs/pst_cls/resnet50_pst-n_8xb32-200e_in1k.py',
+     'configs/pst_cls/resnet50_gap_8xb32-200e_in1k.py'),
+    ('configs/pst_cls/resnet101_pst-s_8xb32-200e_in1k.py',
+     'configs/pst_cls/resnet101_gap_8xb32-200e_in1k.py'),
+    ('configs/demo/resnet18_pst-n_1xb16-30e_pst-demo.py',
+     'configs/demo/resnet18_gap_1xb16-30e_pst-demo.py'),
+    ('configs/demo/retinanet_r18_pst-n_1xb8-24e_pst-demo.py',
+     'configs/demo/retinanet_r18_fpn_1xb8-24e_pst-demo.py'),
+    ('configs/demo/retinanet_r18_pst-n_1xb4-300i_heldout.py',
+     'configs/demo/retinanet_r18_fpn_1xb4-300i_heldout.py'),
+    ('configs/yolo_pst/yolo11-pst-n_8xb16-600e_coco.py',
+     'configs/yolo_pst/yolo11-a2c2f-n_8xb16-600e_coco.py'),
+    ('configs/yolo_pst/yolo11-pst-s_8xb16-600e_coco.py',
+     'configs/yolo_pst/yolo11-a2c2f-s_8xb16-600e_coco.py'),
+    ('configs/yolo_pst/yolo11-pst-m_8xb16-600e_coco.py',
+     'configs/yolo_pst/yolo11-a2c2f-m_8xb16-600e_coco.py'),
+]
+# The paper's Table 3 rows: the baseline has no neck, so the head reads C5
+# (2048 channels) instead of the PST's output (256 for N, 512 for S).
+PAPER_CLS_TWINS = [
+    ('configs/pst_cls/bottleneck-r18_pst-n_8xb32-200e_in1k.py',
+     'configs/pst_cls/bottleneck-r18_8xb32-200e_in1k.py', 256),
+    ('configs/pst_cls/bottleneck-r50_pst-n_8xb32-200e_in1k.py',
+     'configs/pst_cls/bottleneck-r50_8xb32-200e_in1k.py', 256),
+    ('configs/pst_cls/bottleneck-r101_pst-s_8xb32-200e_in1k.py',
+     'configs/pst_cls/bottleneck-r101_8xb32-200e_in1k.py', 512),
+]
+# (SPT row, its Swin twin): they differ only in the backbone and in the
+# model type (the SPT detector or classifier adds the selection loss).
+SPT_TWINS = [
+    ('configs/spt/mask-rcnn_spt-t-p4-w7_fpn_ms-crop-3x_coco.py',
+     'configs/spt/mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py'),
+    ('configs/spt/mask-rcnn_spt-s-p4-w7_fpn_amp-ms-crop-3x_coco.py',
+     'configs/spt/mask-rcnn_swin-s-p4-w7_fpn_amp-ms-crop-3x_coco.py'),
+    ('configs/spt/cascade-mask-rcnn_spt-b-p4-w7_fpn_ms-3x_coco.py',
+     'configs/spt/cascade-mask-rcnn_swin-b-p4-w7_fpn_ms-3x_coco.py'),
+    ('configs/spt/faster-rcnn_spt-t-p4-w7_fpn_ms-crop-3x_bdd100k.py',
+     'configs/spt/faster-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_bdd100k.py'),
+    ('configs/spt/faster-rcnn_spt-t12-p4-w7_fpn_ms-crop-3x_bdd100k.py',
+     'configs/spt/faster-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_bdd100k.py'),
+    ('configs/spt/faster-rcnn_spt-s-p4-w7_fpn_ms-crop-3x_bdd100k.py',
+     'configs/spt/faster-rcnn_swin-s-p4-w7_fpn_ms-crop-3x_bdd100k.py'),
+    ('configs/spt/faster-rcnn_spt-t-p4-w7_fpn_ms-crop-3x_bdd100k-s.py',
+     'configs/spt/faster-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_bdd100k-s.py'),
+    ('configs/spt/spt-t-p4-w7_1xb16-20e_voc12-s-448px.py',
+     'configs/spt/swin-t-p4-w7_1xb16-20e_voc12-s-448px.py'),
+    ('configs/demo/retinanet_spt-tiny_fpn_1xb8-12e_pst-demo.py',
+     'configs/demo/retinanet_swin-tiny_fpn_1xb8-12e_pst-demo.py'),
+]
+
+
+def _resolved(path):
+    return Config.fromfile(osp.join(REPO, path)).to_dict()
+
+
+@pytest.mark.parametrize('pst,base', NECK_TWINS)
+def test_pst_and_baseline_configs_differ_only_in_the_neck(pst, base):
+    a, b = _resolved(pst), _resolved(base)
+    neck_a, neck_b = a['model'].pop('neck'), b['model'].pop('neck')
+    assert neck_a != neck_b
+    assert a == b, f'{pst} and {base} differ outside model.neck'
+
+
+@pytest.mark.parametrize('pst,base,width', PAPER_CLS_TWINS)
+def test_paper_cls_rows_differ_only_in_the_neck_and_head_width(
+        pst, base, width):
+    a, b = _resolved(pst), _resolved(base)
+    assert a['model'].pop('neck')['type'] == 'PSTClsNeck'
+    assert b['model'].pop('neck') is None
+    assert a['model']['head'].pop('in_channels') == width
+    assert b['model']['head'].pop('in_channels') == 2048
+    assert a == b, f'{pst} and {base} differ outside the neck'
+
+
+@pytest.mark.parametrize('spt,swin', SPT_TWINS)
+def test_spt_and_swin_configs_differ_only_in_the_backbone(spt, swin):
+    a, b = _resolved(spt), _resolved(swin)
+    if spt.startswith('configs/spt/'):  # the paper's SPT settings
+        a.pop('spt_models')  # (the demo sizes its own)
+    assert a['model'].pop('type').startswith('SPT')
+    assert a['model'].pop('select_loss_weight') == 0.01
+    backbones = a['model'].pop('backbone'), b['model'].pop('backbone')
+    assert [bb['type'] for bb in backbones] == ['SPT', 'SwinTransformer']
+    for cfg, backbone in zip((a, b), backbones):
+        # a helper variable of the backbone's, set where the two read the
+        # same weights in different formats (mmdet's vs mmpretrain's Swin)
+        if 'pretrained' in cfg:
+            assert cfg.pop('pretrained') == backbone['init_cfg']['checkpoint']
+    b['model'].pop('type')
+    assert a == b, f'{spt} and {swin} differ outside the backbone'
 
 
 def test_baseline_configs_differ_from_fpn_only_in_the_neck():
@@ -144,3 +327,58 @@ def test_baseline_configs_differ_from_fpn_only_in_the_neck():
                     'add_extra_convs', 'num_outs'):
             assert neck_a[key] == neck_b[key], (path, key)
     assert seen == {(d, n) for d in ('r50', 'r101') for n in necks}
+
+
+def _bases(path):
+    """The `_base_` files of a config, as written in it (mmengine's own
+    parser, without loading the upstream packages' files)."""
+    return Config._get_base_files(path)
+
+
+def _local_chains(path):
+    """Every inheritance path from ``path`` as a list of local files, each
+    path ending at an upstream (``mmdet::``/``mmpretrain::``) base or at a
+    local file without bases."""
+    bases = _bases(path)
+    if not bases:
+        return [[path]]
+    chains = []
+    for base in bases:
+        if '::' in base:
+            chains.append([path])
+        else:
+            full = osp.normpath(osp.join(osp.dirname(path), base))
+            chains += [[path] + c for c in _local_chains(full)]
+    return chains
+
+
+@pytest.mark.parametrize('path', CONFIGS)
+def test_inheritance_is_at_most_three_local_files_deep(path):
+    """MMDetection's and MMPretrain's rule: at most three levels of
+    inheritance. Counted here from the leaf down to the first upstream base;
+    a local base without bases of its own (configs/_base_/schedules,
+    models, datasets) stands beside the upstream bases, as mmdet's
+    `_base_/schedules/schedule_1x.py` does, and ends a path uncounted."""
+    primitive = osp.join(REPO, 'configs', '_base_') + osp.sep
+    for chain in _local_chains(osp.join(REPO, path)):
+        if not _bases(chain[-1]):
+            assert chain[-1].startswith(primitive), chain
+            assert osp.dirname(chain[-1]) != primitive[:-1], chain
+            chain = chain[:-1]
+        assert len(chain) <= 3, [osp.relpath(p, REPO) for p in chain]
+
+
+@pytest.mark.parametrize('depth', [18, 50, 101])
+def test_rtmdet_rows_scale_losses_to_the_yolo_schedule(depth):
+    """The shared YOLO schedule (lr 0.01, clip 10) expects losses multiplied
+    by the per-GPU batch, as the YOLO head's; mmdet's RTMDet head averages,
+    so its loss weights carry the batch (QFL 1.0 and GIoU 2.0 upstream)."""
+    name = glob.glob(
+        osp.join(REPO, 'configs', 'pst_det', f'rtmdet_r{depth}_pst-*.py'))
+    assert len(name) == 1, name
+    cfg = Config.fromfile(name[0])
+    batch = cfg.train_dataloader.batch_size
+    assert batch == cfg.optim_wrapper.batch_size_per_gpu == 32
+    assert cfg.model.bbox_head.loss_cls.loss_weight == 1.0 * batch
+    assert cfg.model.bbox_head.loss_bbox.loss_weight == 2.0 * batch
+    assert cfg.optim_wrapper.type == 'YOLOAmpOptimWrapper'

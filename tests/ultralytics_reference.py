@@ -10,18 +10,51 @@ its global settings stay out of the test process).
 
 Never imported by ``pst_mm`` or ``tools``.
 """
+import importlib.util
 import json
 import os
 import os.path as osp
 import sys
 import zlib
+from types import ModuleType
 from typing import Dict, List, Tuple
 
+import pytest
 import torch
 import torch.nn as nn
 
 # Ultralytics checks for network access on import; nothing is downloaded
 os.environ.setdefault('YOLO_OFFLINE', 'true')
+
+# The reference the parity tests are written against
+# (requirements/reference.txt, installed by tools/install.sh).
+ULTRALYTICS_VERSION = '8.3.105'
+
+#: Marks a test that runs the reference: skipped, with this reason, only
+#: where ultralytics is not installed.
+needs_ultralytics = pytest.mark.skipif(
+    importlib.util.find_spec('ultralytics') is None,
+    reason=f'needs the reference ultralytics=={ULTRALYTICS_VERSION} '
+    '(requirements/reference.txt)')
+
+
+def import_ultralytics() -> ModuleType:
+    """Import ultralytics and check it is :data:`ULTRALYTICS_VERSION`.
+
+    NumPy 2.4 removed ``np.trapz``, which 8.3.105's metrics call: it is
+    aliased to ``np.trapezoid`` first (its numpy<=2.1.1 pin guards only
+    that).
+    """
+    import numpy as np
+    if not hasattr(np, 'trapz'):
+        np.trapz = np.trapezoid
+    import ultralytics
+    if ultralytics.__version__ != ULTRALYTICS_VERSION:
+        raise AssertionError(
+            f'the parity tests need ultralytics=={ULTRALYTICS_VERSION}, '
+            f'found {ultralytics.__version__}')
+    return ultralytics
+
 
 # validation image sizes (h, w): rectangular batches of several shapes
 VAL_SIZES = [(128, 128), (96, 128), (128, 96), (80, 128), (128, 112)]
@@ -113,6 +146,18 @@ def _write_data_yaml(out: str, names: List[str]) -> str:
     return path
 
 
+def demo_train_annotations(demo_root: str) -> Tuple[dict, Dict[int, list]]:
+    """The demo set's training annotations (COCO) and its annotations per
+    image id."""
+    with open(osp.join(demo_root, 'annotations',
+                       'instances_train.json')) as f:
+        ann = json.load(f)
+    by_image: Dict[int, list] = {}
+    for a in ann['annotations']:
+        by_image.setdefault(a['image_id'], []).append(a)
+    return ann, by_image
+
+
 def demo_as_ultralytics(demo_root: str, out: str,
                         sizes: List[Tuple[int, int]] = VAL_SIZES) -> dict:
     """The demo set's training images as an Ultralytics dataset.
@@ -128,13 +173,9 @@ def demo_as_ultralytics(demo_root: str, out: str,
         ``classes``.
     """
     import cv2
-    ann = json.load(open(osp.join(demo_root, 'annotations',
-                                  'instances_train.json')))
+    ann, by_image = demo_train_annotations(demo_root)
     cats = [c['id'] for c in ann['categories']]
     classes = [c['name'] for c in ann['categories']]
-    by_image: Dict[int, list] = {}
-    for a in ann['annotations']:
-        by_image.setdefault(a['image_id'], []).append(a)
     for d in ('images/train', 'images/val', 'labels/train', 'labels/val'):
         os.makedirs(osp.join(out, d), exist_ok=True)
     val = dict(images=[], annotations=[], categories=ann['categories'])
@@ -179,9 +220,7 @@ def ultralytics_train_and_val(data_yaml: str, work_dir: str, imgsz: int,
     of 16, conf 0.001, IoU 0.7, ``save_json``). Writes
     ``work_dir/train/weights/last.pt`` and ``work_dir/val/predictions.json``.
     """
-    import numpy as np
-    if not hasattr(np, 'trapz'):  # removed in numpy 2.4; 8.3.105 calls it
-        np.trapz = np.trapezoid
+    import_ultralytics()
     from ultralytics import YOLO
     common = dict(device='cpu', plots=False, verbose=False, exist_ok=True,
                   project=work_dir, imgsz=imgsz)
@@ -301,9 +340,7 @@ def ultralytics_reference_train(data_yaml: str, work_dir: str,
     """Ultralytics' own trainer with the values of
     configs/demo/yolo11-n_1xb16-20e_ultralytics-recipe_pst-demo.py (the
     authors' arguments, shrunk to the demo set as that config says)."""
-    import numpy as np
-    if not hasattr(np, 'trapz'):
-        np.trapz = np.trapezoid
+    import_ultralytics()
     from ultralytics import YOLO
     YOLO('yolo11n.yaml').train(
         data=data_yaml, epochs=20, batch=16, imgsz=128, nbs=16,

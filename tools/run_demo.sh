@@ -39,7 +39,7 @@ case $TASK in
     UNTRAINED_OPTS=(--cfg-options model.test_cfg.score_thr=0.0)
     ;;
   cls)
-    CFG=configs/demo/resnet18-pst-n_1xb16-30e_pst-demo.py
+    CFG=configs/demo/resnet18_pst-n_1xb16-30e_pst-demo.py
     LAST=epoch_30.pth
     export PST_DEMO_CLS_ROOT=${PST_DEMO_CLS_ROOT:-data/pst_demo_cls/}
     DATA=$PST_DEMO_CLS_ROOT
@@ -78,7 +78,7 @@ untrained=$("$PY" tools/test.py "$CFG" "$WORK/untrained.pth" \
 "$PY" tools/train.py "$CFG" --work-dir "$WORK" --resume
 trained=$("$PY" tools/test.py "$CFG" "$WORK/$LAST" --work-dir "$WORK" | metric)
 coarse=$("$PY" tools/test.py "$CFG" "$WORK/$LAST" --work-dir "$WORK" \
-  --cfg-options model.neck.topk=0 | metric)
+  --cfg-options model.neck.pst_cfg.topk=0 | metric)
 "$PY" - "$TASK" "$untrained" "$trained" "$coarse" \
   "$(( $(date +%s) - start ))" <<'PYEOF'
 import json

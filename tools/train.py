@@ -1,6 +1,7 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
 """Train a detector (mmdet config) or a classifier (mmpretrain config)."""
 import argparse
+import sys
 import warnings
 
 # mmengine imports setuptools' deprecated pkg_resources, which warns in
@@ -9,6 +10,7 @@ warnings.filterwarnings('ignore', 'pkg_resources is deprecated', UserWarning)
 
 import pst_mm  # noqa: E402,F401  (registers our modules, safe loading)
 from pst_mm.utils import check_checkpoint_file  # noqa: E402
+from pst_mm.utils.data_check import check_data_paths  # noqa: E402
 from pst_mm.utils.launch import (add_common_args, build_runner,  # noqa: E402
                                  finish_distributed, load_config)
 
@@ -65,7 +67,20 @@ def merge_args(cfg, args):
 
 def main():
     args = parse_args()
-    cfg = merge_args(load_config(args), args)
+    try:
+        cfg = merge_args(load_config(args), args)
+        # the data this run reads, before a missing file ends in a
+        # traceback from deep inside the dataset build
+        validate = cfg.get('val_cfg') is not None and cfg.get(
+            'val_dataloader') is not None
+        check_data_paths(
+            cfg,
+            loaders=('train_dataloader', 'val_dataloader')
+            if validate else ('train_dataloader', ),
+            evaluators=('val_evaluator', ) if validate else ())
+    except (ValueError, FileNotFoundError) as err:
+        # a user's mistake (config, data, options): one line, no traceback
+        sys.exit(f'tools/train.py: {err}')
     runner = build_runner(cfg)
     runner.train()
     finish_distributed()

@@ -7,18 +7,9 @@
 # changes the scale, the backbone or the fusions.
 #
 # The authors' script (train.py, Ultralytics defaults where it is silent):
-# 600 epochs at 640, total batch 128 (here 8 GPUs x 16), SGD (Nesterov)
-# lr0 0.01 with the linear factor (1 - e/600)(1 - 0.01) + 0.01 stepped per
-# epoch from epoch 0, momentum 0.937, weight decay 5e-4 x batch x
-# accumulate / 64 on conv/linear weights only (groups: biases, decayed
-# weights, norm weights; YOLOParamGroupsConstructor), nominal batch 64 with
-# gradient accumulation below it (YOLOOptimWrapper: the loss is not
-# divided); warm-up over max(3 epochs, 100 iterations) with the bias lr
-# from 0.1 and the others from 0 towards lr0 x factor, momentum 0.8 ->
-# 0.937 and accumulation 1 -> 64 / batch interpolated per iteration
-# (YOLOParamSchedulerHook); gradient norm clipped at 10; AMP; EMA decay
-# 0.9999 (1 - exp(-updates / 2000)) after every optimizer step, buffers
-# included (YOLOEMAHook); PyTorch's default conv initialisation (YOLOConv;
+# 600 epochs at 640, total batch 128 (here 8 GPUs x 16) and the schedule,
+# optimizer and EMA of ./schedules/yolo-pst_sgd-600e.py (its header lists
+# them); PyTorch's default conv initialisation (YOLOConv;
 # trunc-normal 0.02 in the attention blocks), not mmcv's Kaiming; losses
 # x batch size (scale_loss_by_batch), box / class / DFL gains 7.5 / 0.5 /
 # 1.5, task-aligned assignment top-10, alpha 0.5, beta 6, CIoU; BN eps
@@ -47,8 +38,9 @@
 #
 # Ours: validation every 10 epochs and every epoch in the last 10 with the
 # best bbox mAP kept (Ultralytics validates every epoch and keeps the best
-# by 0.1 mAP50 + 0.9 mAP); Albumentations' small-probability blur/CLAHE/grey steps (Ultralytics runs
-# them only when albumentations is installed) are not applied.
+# by 0.1 mAP50 + 0.9 mAP); Albumentations' small-probability
+# blur/CLAHE/grey steps (Ultralytics runs them only when albumentations is
+# installed) are not applied.
 #
 # Test protocol: exact `yolo val` parity holds on one GPU. On N GPUs
 # mmengine's sampler deals image i to rank i % N, so a batch may mix
@@ -59,16 +51,13 @@
 #     val_dataloader = test_dataloader = {{_base_.square_test_dataloader}}
 _base_ = [
     'mmdet::_base_/datasets/coco_detection.py',
-    'mmdet::_base_/default_runtime.py'
+    'mmdet::_base_/default_runtime.py', './schedules/yolo-pst_sgd-600e.py'
 ]
 custom_imports = dict(imports=['pst_mm'], allow_failed_imports=False)
 
-max_epochs = 600
-close_mosaic_epochs = 10
-warmup_epochs = 3
-base_lr = 0.01
-batch_size = 16  # per GPU, 8 GPUs: the authors' total batch 128
-warmup_bias_lr = 0.1  # the script's (Ultralytics default); paper: 0.0
+max_epochs = _base_.yolo_train_cfg.max_epochs
+close_mosaic_epochs = _base_.close_mosaic_epochs
+batch_size = _base_.yolo_optim_wrapper.batch_size_per_gpu  # per GPU
 img_size = 640
 img_scale = (img_size, img_size)
 val_batch_size = 16  # per GPU; sets the rectangular batches too
@@ -88,7 +77,7 @@ model = dict(
         scale='n',
         layout='yolo12',
         use_pst=True,
-        topk=0),
+        pst_cfg=dict(topk=0)),
     bbox_head=dict(
         type='YOLOv11Head',
         num_classes=80,
@@ -104,6 +93,21 @@ model = dict(
         nms=dict(type='nms', iou_threshold=0.7),
         max_per_img=300))
 
+# Widths per model scale (the same for the YOLOv11 and YOLOv11-PST
+# layouts): the neck's inputs (C3-C5) and the head's inputs. Leaves pick
+# theirs with `model = {{_base_.scale_models.s}}`.
+scale_models = {
+    name: dict(
+        backbone=dict(scale=name),
+        neck=dict(scale=name, in_channels=neck),
+        bbox_head=dict(in_channels=head))
+    for name, (neck, head) in dict(
+        n=([128, 128, 256], [64, 128, 256]),
+        s=([256, 256, 512], [128, 256, 512]),
+        m=([512, 512, 512], [256, 512, 512]),
+        l=([512, 512, 512], [256, 512, 512]),
+        x=([768, 768, 768], [384, 768, 768])).items()
+}
 # Scale-dependent augmentation (Table 5): RandomAffine zoom s, MixUp and
 # copy-paste probabilities per model scale. Leaves pick theirs with
 # {{_base_.train_pipelines.s}} and {{_base_.custom_hooks_by_scale.s}}.
@@ -167,16 +171,9 @@ stage2_pipelines = {
     ] + tail
     for name, (s, _, _) in scale_aug.items()
 }
-schedule_hook = dict(
-    type='YOLOParamSchedulerHook',
-    lrf=0.01,
-    warmup_epochs=warmup_epochs,
-    warmup_momentum=0.8,
-    warmup_bias_lr=warmup_bias_lr)
-ema_hook = dict(type='YOLOEMAHook', momentum=0.0001, gamma=2000, priority=49)
 custom_hooks_by_scale = {
     name: [
-        schedule_hook, ema_hook,
+        _base_.schedule_hook, _base_.ema_hook,
         dict(
             type='PipelineSwitchHook',
             switch_epoch=max_epochs - close_mosaic_epochs,
@@ -234,24 +231,11 @@ square_test_dataloader = dict(
     num_workers=2,
     dataset=dict(rect_batch=None, pipeline=square_test_pipeline))
 
-train_cfg = dict(
-    type='EpochBasedTrainLoop',
-    max_epochs=max_epochs,
-    val_interval=10,
-    dynamic_intervals=[(max_epochs - close_mosaic_epochs, 1)])
+train_cfg = {{_base_.yolo_train_cfg}}
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
-optim_wrapper = dict(
-    type='YOLOAmpOptimWrapper',
-    constructor='YOLOParamGroupsConstructor',
-    batch_size_per_gpu=batch_size,
-    nbs=64,
-    # 5e-4 is scaled by total batch x accumulate / 64 (1e-3 at 8 x 16)
-    optimizer=dict(
-        type='SGD', lr=base_lr, momentum=0.937, nesterov=True,
-        weight_decay=5e-4),
-    clip_grad=dict(max_norm=10.0))
+optim_wrapper = {{_base_.yolo_optim_wrapper}}
 param_scheduler = None  # YOLOParamSchedulerHook sets lr and momentum
 default_hooks = dict(
     checkpoint=dict(interval=10, max_keep_ckpts=3, save_best='coco/bbox_mAP'))

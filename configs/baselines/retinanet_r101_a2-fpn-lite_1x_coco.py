@@ -1,9 +1,5 @@
-# The R-50 row with mmdet's R-101 backbone, as mmdet's own
-# retinanet_r101_fpn_1x_coco.py is written; the neck is the R-50 row's, so
-# this differs from ../pst_det/retinanet_r101_fpn_1x_coco.py only in it.
-_base_ = './retinanet_r50_a2-fpn-lite_1x_coco.py'
-model = dict(
-    backbone=dict(
-        depth=101,
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='torchvision://resnet101')))
+# A²-FPN-Lite (A²-FPN without the global context and with a 1x1 kernel
+# encoder), in place of the FPN of the R-101 RetinaNet 1x row; the neck keeps
+# that row's inputs, width, levels and extra convs, nothing else differs.
+_base_ = '../pst_det/retinanet_r101_fpn_1x_coco.py'
+model = dict(neck=dict(type='A2FPNLite'))

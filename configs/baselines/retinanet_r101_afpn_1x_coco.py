@@ -1,9 +1,6 @@
-# The R-50 row with mmdet's R-101 backbone, as mmdet's own
-# retinanet_r101_fpn_1x_coco.py is written; the neck is the R-50 row's, so
-# this differs from ../pst_det/retinanet_r101_fpn_1x_coco.py only in it.
-_base_ = './retinanet_r50_afpn_1x_coco.py'
-model = dict(
-    backbone=dict(
-        depth=101,
-        init_cfg=dict(type='Pretrained',
-                      checkpoint='torchvision://resnet101')))
+# AFPN (Min, Lee, Lee, Neural Networks 2022: dynamic texture attention +
+# foreground-aware co-attention), in place of the FPN of the R-101 RetinaNet 1x
+# row; the neck keeps that row's inputs, width, levels and extra convs, nothing
+# else differs.
+_base_ = '../pst_det/retinanet_r101_fpn_1x_coco.py'
+model = dict(neck=dict(type='AttentionalFPN'))

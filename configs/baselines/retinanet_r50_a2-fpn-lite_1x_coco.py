@@ -1,13 +1,5 @@
-# A²-FPN-Lite: A²-FPN without the global context and with a 1x1 kernel encoder,
-# in place of the FPN of the R-50 RetinaNet 1x row; nothing else differs from
-# ../pst_det/retinanet_r50_fpn_1x_coco.py.
+# A²-FPN-Lite (A²-FPN without the global context and with a 1x1 kernel
+# encoder), in place of the FPN of the R-50 RetinaNet 1x row; the neck keeps
+# that row's inputs, width, levels and extra convs, nothing else differs.
 _base_ = '../pst_det/retinanet_r50_fpn_1x_coco.py'
-model = dict(
-    neck=dict(
-        _delete_=True,
-        type='A2FPNLite',
-        in_channels=[256, 512, 1024, 2048],
-        start_level=1,
-        out_channels=256,
-        add_extra_convs='on_input',
-        num_outs=5))
+model = dict(neck=dict(type='A2FPNLite'))

@@ -2,11 +2,14 @@
 # photographs shipped with scikit-image; tools/misc/make_demo_data.py builds
 # it). Trains from scratch on 2 CPU cores in minutes. The PST twin changes
 # only the neck. Set PST_DEMO_DET_ROOT to use a set elsewhere.
-_base_ = 'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py'
+_base_ = [
+    'mmdet::retinanet/retinanet_r18_fpn_1x_coco.py',
+    '../_base_/datasets/pst-demo_detection.py'
+]
 custom_imports = dict(imports=['pst_mm'], allow_failed_imports=False)
 
-data_root = '{{$PST_DEMO_DET_ROOT:data/pst_demo_det/}}'
-classes = ('astronaut', 'cat', 'coffee', 'rocket')
+demo_data = _base_.demo_sets.pst_demo
+data_root, classes = demo_data.data_root, demo_data.classes
 img_scale = (128, 128)
 max_epochs = 24
 
@@ -39,24 +42,14 @@ train_dataloader = dict(
     batch_size=8,
     num_workers=1,
     persistent_workers=True,
-    dataset=dict(
-        data_root=data_root,
-        metainfo=dict(classes=classes),
-        ann_file='annotations/instances_train.json',
-        data_prefix=dict(img='train/'),
-        pipeline=train_pipeline))
+    dataset=dict(demo_data.train, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=8,
     num_workers=1,
     persistent_workers=True,
-    dataset=dict(
-        data_root=data_root,
-        metainfo=dict(classes=classes),
-        ann_file='annotations/instances_val.json',
-        data_prefix=dict(img='val/'),
-        pipeline=test_pipeline))
+    dataset=dict(demo_data.val, pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
+val_evaluator = demo_data.val_evaluator
 test_evaluator = val_evaluator
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)

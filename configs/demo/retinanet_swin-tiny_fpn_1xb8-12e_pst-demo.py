@@ -21,8 +21,7 @@ model = dict(
 val_evaluator = [
     dict(
         type='CocoMetric',
-        ann_file='{{$PST_DEMO_DET_ROOT:data/pst_demo_det/}}'
-        'annotations/instances_val.json',
+        ann_file=_base_.demo_data.val_evaluator.ann_file,
         metric='bbox',
         format_only=False),
     dict(type='SelectRatioMetric')
@@ -30,15 +29,7 @@ val_evaluator = [
 test_evaluator = val_evaluator
 
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
-         end=100),
-    dict(
-        type='CosineAnnealingLR',
-        eta_min=2e-5,
-        begin=0,
-        end=max_epochs,
-        T_max=max_epochs,
-        by_epoch=True,
-        convert_to_iter_based=True)
+param_scheduler = [  # the R-18 demo's, over 12 epochs
+    _base_.param_scheduler[0],
+    dict(_base_.param_scheduler[1], end=max_epochs, T_max=max_epochs)
 ]

@@ -1,8 +1,9 @@
 # The reference recipe (the authors' train.py on Ultralytics 8.3.105, as in
 # configs/_base_/yolo-pst_paper-recipe_coco.py) shrunk to the demo set, for
 # a side-by-side run with Ultralytics' own trainer on the same images and
-# schedule (`python tests/ultralytics_reference.py compare`; the README's
-# YOLO section has the command and its table). Plain YOLO11-N, so that
+# schedule (`python tests/ultralytics_reference.py compare`; command and
+# table: configs/demo/README.md, "The authors' YOLO recipe against
+# Ultralytics' own trainer"). Plain YOLO11-N, so that
 # Ultralytics builds the same model without the authors' code.
 #
 # Changed from the base for the short CPU run (both frameworks get the
@@ -12,10 +13,13 @@
 # steps), fp32, validation at the end only. Everything else (SGD, warm-up,
 # EMA, linear decay, mosaic / perspective / copy-paste / HSV / flip at the
 # N values, the yolo val protocol) is the base's.
-_base_ = '../yolo_pst/yolo11-n_8xb16-600e_coco.py'
+_base_ = [
+    '../yolo_pst/yolo11-n_8xb16-600e_coco.py',
+    '../_base_/datasets/pst-demo_detection.py'
+]
 
-data_root = '{{$PST_DEMO_DET_ROOT:data/pst_demo_det/}}'
-classes = ('astronaut', 'cat', 'coffee', 'rocket')
+demo_data = _base_.demo_sets.pst_demo
+data_root, classes = demo_data.data_root, demo_data.classes
 img_size = 128
 max_epochs = 20
 close_mosaic_epochs = 2
@@ -77,24 +81,18 @@ train_dataloader = dict(
     persistent_workers=True,
     pin_memory=False,
     dataset=dict(
-        data_root=data_root,
-        metainfo=dict(classes=classes),
-        ann_file='annotations/instances_train.json',
-        data_prefix=dict(img='train/'),
+        demo_data.train,
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=16,
     num_workers=1,
     persistent_workers=False,
     dataset=dict(
-        data_root=data_root,
-        metainfo=dict(classes=classes),
-        ann_file='annotations/instances_val.json',
-        data_prefix=dict(img='val/'),
+        demo_data.val,
         rect_batch=dict(batch_size=16, img_size=img_size),
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
+val_evaluator = demo_data.val_evaluator
 test_evaluator = val_evaluator
 
 train_cfg = dict(

@@ -6,16 +6,20 @@
 # (no mosaic, mixup or copy-paste), AdamW with a cosine schedule instead of
 # the 600-epoch SGD recipe, no EMA, FP32. Set PST_DEMO_DET_ROOT to use a
 # set elsewhere.
-_base_ = '../yolo_pst/yolo11-pst-n_8xb16-600e_coco.py'
+_base_ = [
+    '../yolo_pst/yolo11-pst-n_8xb16-600e_coco.py',
+    '../_base_/datasets/pst-demo_detection.py'
+]
 
-data_root = '{{$PST_DEMO_DET_ROOT:data/pst_demo_det/}}'
-classes = ('astronaut', 'cat', 'coffee', 'rocket')
+demo_data = _base_.demo_sets.pst_demo
+data_root, classes = demo_data.data_root, demo_data.classes
 img_scale = (128, 128)
 max_epochs = 30
 
 # top-8 fine attention at test, as the demo has always reported it (the
 # paper configs evaluate coarse-only, as the released code)
-model = dict(neck=dict(topk=8), bbox_head=dict(num_classes=len(classes)))
+model = dict(
+    neck=dict(pst_cfg=dict(topk=8)), bbox_head=dict(num_classes=len(classes)))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -45,10 +49,7 @@ train_dataloader = dict(
     persistent_workers=True,
     pin_memory=False,
     dataset=dict(
-        data_root=data_root,
-        metainfo=dict(classes=classes),
-        ann_file='annotations/instances_train.json',
-        data_prefix=dict(img='train/'),
+        demo_data.train,
         filter_cfg=dict(filter_empty_gt=False, min_size=0),
         pipeline=train_pipeline))
 val_dataloader = dict(
@@ -56,14 +57,11 @@ val_dataloader = dict(
     num_workers=1,
     persistent_workers=True,
     dataset=dict(
-        data_root=data_root,
-        metainfo=dict(classes=classes),
-        ann_file='annotations/instances_val.json',
-        data_prefix=dict(img='val/'),
+        demo_data.val,
         rect_batch=None,  # the demo keeps its own keep-ratio test pipeline
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
-val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
+val_evaluator = demo_data.val_evaluator
 test_evaluator = val_evaluator
 
 train_cfg = dict(

@@ -2,12 +2,4 @@
 _base_ = './retinanet_r18_fpn_1x_coco.py'
 model = dict(
     neck=dict(
-        _delete_=True,
-        type='PSTFPN',
-        in_channels=[64, 128, 256, 512],
-        start_level=1,
-        out_channels=256,
-        add_extra_convs='on_input',
-        num_outs=5,
-        preset='n',
-        topk=8))
+        type='PSTFPN', embed_channels=(64, 128), pst_cfg=dict(topk=8)))

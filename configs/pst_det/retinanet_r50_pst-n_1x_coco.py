@@ -1,15 +1,8 @@
-# PST-DET-N neck on the FPN baseline; nothing else differs. Fine attention
-# is off in training and on (top-8) at test; switch with
-# --cfg-options model.neck.topk=0.
+# PST-DET-N neck on the FPN baseline; nothing else differs: the neck keeps
+# the FPN row's inputs, width, levels and extra convs and adds the PST
+# options. Fine attention is off in training and on (top-8) at test; switch
+# with --cfg-options model.neck.pst_cfg.topk=0.
 _base_ = './retinanet_r50_fpn_1x_coco.py'
 model = dict(
     neck=dict(
-        _delete_=True,
-        type='PSTFPN',
-        in_channels=[256, 512, 1024, 2048],
-        start_level=1,
-        out_channels=256,
-        add_extra_convs='on_input',
-        num_outs=5,
-        preset='n',
-        topk=8))
+        type='PSTFPN', embed_channels=(64, 128), pst_cfg=dict(topk=8)))

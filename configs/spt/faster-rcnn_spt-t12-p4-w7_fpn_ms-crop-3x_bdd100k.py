@@ -3,16 +3,5 @@
 # 22.6 AP, 55 M, 58 FPS). Ours: "/12" read as 12 blocks, Swin-T's depths
 # 2-2-6-2 (this gives Swin-T's 48 M parameters plus the gates); otherwise
 # as SPT-T (/16 = 2-2-10-2).
-_base_ = './faster-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_bdd100k.py'
-model = dict(
-    type='SPTFasterRCNN',
-    select_loss_weight=0.01,
-    backbone=dict(
-        type='SPT',
-        depths=[2, 2, 6, 2],
-        spa_stages=(2, 3),
-        container_len=49,
-        select_thr=0.01,
-        noise='logistic',
-        rel_pos_bias=False,
-        pack_per_image=False))
+_base_ = './faster-rcnn_spt-t-p4-w7_fpn_ms-crop-3x_bdd100k.py'
+model = dict(backbone=dict(depths=[2, 2, 6, 2]))

@@ -13,10 +13,8 @@ val_dataloader = dict(
 test_dataloader = val_dataloader
 val_evaluator = [
     dict(
-        type='CocoMetric',
-        ann_file=data_root + 'annotations/det_val_coco_bdd-s.json',
-        metric='bbox',
-        format_only=False),
-    dict(type='SelectRatioMetric')
+        _base_.val_evaluator[0],
+        ann_file=data_root + 'annotations/det_val_coco_bdd-s.json'),
+    _base_.val_evaluator[1]
 ]
 test_evaluator = val_evaluator

@@ -67,8 +67,7 @@ train_dataloader = dict(
         pipeline=train_pipeline))
 val_dataloader = dict(
     dataset=dict(
-        data_root=data_root,
-        metainfo=dict(classes=classes),
+        train_dataloader['dataset'],
         ann_file='annotations/det_val_coco.json',
         data_prefix=dict(img='images/100k/val/'),
         pipeline=test_pipeline))

@@ -2,16 +2,8 @@
 # backbone GFLOPs, 76 M parameters; Table 4: 40.9 mask AP). From the paper:
 # as SPT-T with Swin-S's depths plus four stage-3 blocks (2-2-22-2). From
 # mmdet's Swin-S recipe: everything else. Ours: as SPT-T.
-_base_ = './mask-rcnn_swin-s-p4-w7_fpn_amp-ms-crop-3x_coco.py'
-model = dict(
-    type='SPTMaskRCNN',
-    select_loss_weight=0.01,
-    backbone=dict(
-        type='SPT',
-        depths=[2, 2, 22, 2],
-        spa_stages=(2, 3),
-        container_len=49,
-        select_thr=0.01,
-        noise='logistic',
-        rel_pos_bias=False,
-        pack_per_image=False))
+_base_ = [
+    './mask-rcnn_swin-s-p4-w7_fpn_amp-ms-crop-3x_coco.py',
+    '../_base_/models/spt.py'
+]
+model = dict(_base_.spt_models.s, type='SPTMaskRCNN')

@@ -10,16 +10,8 @@
 # 2). Ours (the paper is silent): logistic noise (the two-class
 # Gumbel-Softmax), no relative-position bias between packed tokens, gate
 # after norm1, mean BCE per score map.
-_base_ = './mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py'
-model = dict(
-    type='SPTMaskRCNN',
-    select_loss_weight=0.01,
-    backbone=dict(
-        type='SPT',
-        depths=[2, 2, 10, 2],
-        spa_stages=(2, 3),
-        container_len=49,
-        select_thr=0.01,
-        noise='logistic',
-        rel_pos_bias=False,
-        pack_per_image=False))
+_base_ = [
+    './mask-rcnn_swin-t-p4-w7_fpn_ms-crop-3x_coco.py',
+    '../_base_/models/spt.py'
+]
+model = dict(_base_.spt_models.t, type='SPTMaskRCNN')

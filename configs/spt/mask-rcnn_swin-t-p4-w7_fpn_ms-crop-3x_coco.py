@@ -8,13 +8,5 @@ custom_imports = dict(imports=['pst_mm'], allow_failed_imports=False)
 
 # SelectRatioMetric reports the SPT twin's eval select ratios (nothing for
 # Swin); it is here so that the twins differ only in the backbone.
-val_evaluator = [
-    dict(
-        type='CocoMetric',
-        ann_file='data/coco/annotations/instances_val2017.json',
-        metric=['bbox', 'segm'],
-        format_only=False,
-        backend_args=None),
-    dict(type='SelectRatioMetric')
-]
+val_evaluator = [dict(_base_.val_evaluator), dict(type='SelectRatioMetric')]
 test_evaluator = val_evaluator

@@ -6,25 +6,20 @@
 # (VOCWithBoxes, carried through Resize/RandomFlip). Run with
 # --cfg-options model.select_loss_weight=0 for Table 7's "SPA without
 # L_select" row (44.49 mAP at 59.77 %).
-_base_ = './swin-t-p4-w7_1xb16-20e_voc12-s-448px.py'
+_base_ = [
+    './swin-t-p4-w7_1xb16-20e_voc12-s-448px.py', '../_base_/models/spt.py'
+]
 pretrained = 'https://github.com/SwinTransformer/storage/releases/download/v1.0.0/swin_tiny_patch4_window7_224.pth'  # noqa
 model = dict(
     type='SPTImageClassifier',
-    select_loss_weight=0.01,
+    select_loss_weight=_base_.spt_models.t.select_loss_weight,
     backbone=dict(
+        _base_.spt_models.t.backbone,
         _delete_=True,
-        type='SPT',
         embed_dims=96,
-        depths=[2, 2, 10, 2],
         num_heads=[3, 6, 12, 24],
         window_size=7,
         drop_path_rate=0.2,
         out_indices=(3, ),
-        spa_stages=(2, 3),
-        container_len=49,
-        select_thr=0.01,
-        noise='logistic',
-        rel_pos_bias=False,
-        pack_per_image=False,
         convert_weights=True,
         init_cfg=dict(type='Pretrained', checkpoint=pretrained)))

@@ -69,14 +69,11 @@ train_dataloader = dict(
         max_object_ratio=max_object_ratio,
         pipeline=train_pipeline))
 val_dataloader = dict(
-    batch_size=16,
-    num_workers=4,
+    train_dataloader,
     dataset=dict(
-        type='VOCWithBoxes',
-        data_root=data_root,
+        train_dataloader['dataset'],
         split='val',
         test_mode=True,
-        max_object_ratio=max_object_ratio,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = [

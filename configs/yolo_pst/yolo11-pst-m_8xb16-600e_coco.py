@@ -1,9 +1,6 @@
 # PST paper, Table 2 row "YOLOv11-PST-M" (official build 20,176,832
 # parameters; paper 19.5 M), with the M augmentation of Table 5.
 _base_ = '../_base_/yolo-pst_paper-recipe_coco.py'
-model = dict(
-    backbone=dict(scale='m'),
-    neck=dict(scale='m', in_channels=[512, 512, 512]),
-    bbox_head=dict(in_channels=[256, 512, 512]))
+model = {{_base_.scale_models.m}}
 train_dataloader = dict(dataset=dict(pipeline={{_base_.train_pipelines.m}}))
 custom_hooks = {{_base_.custom_hooks_by_scale.m}}

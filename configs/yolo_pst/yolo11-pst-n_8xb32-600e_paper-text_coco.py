@@ -7,20 +7,10 @@
 # Ultralytics would keep 256).
 _base_ = './yolo11-pst-n_8xb16-600e_coco.py'
 batch_size = 32
-model = dict(neck=dict(topk=8))
+model = dict(neck=dict(pst_cfg=dict(topk=8)))
 train_dataloader = dict(batch_size=batch_size)
 optim_wrapper = dict(batch_size_per_gpu=batch_size)
-custom_hooks = [
-    dict(
-        type='YOLOParamSchedulerHook',
-        lrf=0.01,
-        warmup_epochs=3,
-        warmup_momentum=0.8,
-        warmup_bias_lr=0.0),
-    {{_base_.ema_hook}},
-    dict(
-        type='PipelineSwitchHook',
-        switch_epoch=590,
-        switch_pipeline={{_base_.stage2_pipelines.n}}),
+custom_hooks = [  # the base's, with the paper's warm-up bias lr
+    dict(_base_.schedule_hook, warmup_bias_lr=0.0), *_base_.custom_hooks[1:]
 ]
 auto_scale_lr = dict(base_batch_size=256)

@@ -55,8 +55,8 @@ class VOCWithBoxes(VOC):
     def _boxes_from_xml(self, img_path: str
                         ) -> Tuple[np.ndarray, Tuple[int, int]]:
         """Boxes (0-based x1y1x2y2, as mmdet reads VOC) and (w, h)."""
-        stem = img_path.replace('\\', '/').rsplit('/', 1)[-1].rsplit('.',
-                                                                      1)[0]
+        name = img_path.replace('\\', '/').rsplit('/', 1)[-1]
+        stem = name.rsplit('.', 1)[0]
         xml_path = self.backend.join_path(self.ann_prefix, f'{stem}.xml')
         root = ET.fromstring(self.backend.get(xml_path))
         size = root.find('size')

@@ -11,7 +11,7 @@ from mmpretrain.registry import METRICS as PRETRAIN_METRICS
 @METRICS.register_module()
 class SelectRatioMetric(BaseMetric):
     """Averages the ``select_ratios`` that SPT models (any model with
-    :class:`~pst_mm.models.detectors.SelectLossMixin`) store in every
+    :class:`~pst_mm.models.losses.SelectLossMixin`) store in every
     prediction: the share of each image's tokens that SPA selected per
     stage, at inference (no noise). Reports ``select_ratio_s3``,
     ``select_ratio_s4``, ... (stages numbered from 1 as in the paper's

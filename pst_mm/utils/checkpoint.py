@@ -54,8 +54,8 @@ def check_checkpoint_file(path: str):
             detail = next((ln.strip() for ln in msg.splitlines()
                            if 'GLOBAL' in ln or 'global' in ln), '')
             raise ValueError(
-                f'checkpoint {path} holds an object that safe loading does not '
-                f'allow ({detail}): it is not a plain mmengine/pst-mm '
+                f'checkpoint {path} holds an object that safe loading does '
+                f'not allow ({detail}): it is not a plain mmengine/pst-mm '
                 'checkpoint. pst-mm keeps weights_only=True; if you trust the '
                 'file, allowlist that type with '
                 'torch.serialization.add_safe_globals before loading.'

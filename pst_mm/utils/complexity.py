@@ -15,7 +15,7 @@ import torch.nn as nn
 from mmengine.analysis import FlopAnalyzer
 from mmengine.analysis.jit_handles import get_shape
 
-from ..models.layers import PyramidSparseAttention, psa_kernel
+from ..models.layers import PyramidSparseAttention
 
 
 class _SDPAHandle:
@@ -59,14 +59,22 @@ def count_complexity(model: nn.Module, inputs: Sequence[torch.Tensor],
     analyzer.set_op_handle('aten::scaled_dot_product_attention', handle)
     analyzer.unsupported_ops_warnings(False)
     analyzer.uncalled_modules_warnings(False)
-    # Count the algorithm's passes through the portable route (public SDPA
-    # for coarse and fine, one q k^T matmul for the eq. 3 scores). The fused
-    # inference route computes the same scores with a second fused pass
-    # (about twice the score-pass FLOPs) to keep memory at O(N + M).
     psa_names = [
         name for name, m in model.named_modules()
         if isinstance(m, PyramidSparseAttention)
     ]
+    # Count the algorithm's passes through the portable route (public SDPA
+    # for coarse and fine, one q k^T matmul for the eq. 3 scores). The fused
+    # inference route computes the same scores with a second fused pass
+    # (about twice the score-pass FLOPs) to keep memory at O(N + M).
+    # The route is chosen explicitly, by each PSA's ``fused_scores``
+    # attribute, which it passes to the kernel as an argument: the switch
+    # belongs to the model being counted, so no module-level flag of the
+    # kernel is flipped (another model, or thread, running meanwhile keeps
+    # its route), and unlike a global store such as mmengine's message hub
+    # nothing outside the model is read on every forward. Restored below.
+    fused = {name: model.get_submodule(name).fused_scores
+             for name in psa_names}
     # fusion='refine' re-weights the selected coarse keys with two small
     # matmuls (N x k' x d each; one when the naive route keeps A): they
     # belong to the fine pass, not to the score pass they share the op with.
@@ -86,13 +94,14 @@ def count_complexity(model: nn.Module, inputs: Sequence[torch.Tensor],
         model.get_submodule(name).register_forward_hook(_refine_hook)
         for name in psa_names
     ]
-    fused = psa_kernel._USE_FUSED_SCORES
-    psa_kernel._USE_FUSED_SCORES = False
+    for name in psa_names:
+        model.get_submodule(name).fused_scores = False
     try:
         total = analyzer.total()
         by_module = analyzer.by_module_and_operator()
     finally:
-        psa_kernel._USE_FUSED_SCORES = fused
+        for name, value in fused.items():
+            model.get_submodule(name).fused_scores = value
         for hook in hooks:
             hook.remove()
     # SPT's SPA attention is a masked SDPA too: count it apart from PSA's

@@ -7,25 +7,34 @@ registries from the config's ``default_scope``.
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from .compat import adapt_cfg_to_device, init_distributed
+from .amp import drop_amp
+from .config_lookup import find_config
+from .distributed import init_distributed, use_cpu_ddp
 
 COCO_TEST_DEV_ANN = 'annotations/image_info_test-dev2017.json'
 COCO_TEST_DEV_IMG = 'test2017/'
 
 
-def add_common_args(parser) -> None:
-    """Arguments both launchers take."""
-    parser.add_argument('--work-dir', help='the dir to save logs and models')
+def add_cfg_options_arg(parser,
+                        example: str = 'model.neck.pst_cfg.topk=8') -> None:
+    """``--cfg-options``, as every tool that loads a config takes it."""
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
-        help='override settings of the config, e.g. model.neck.topk=8; '
+        help=f'override settings of the config, e.g. {example}; '
         'key="[a,b]" for lists (quotes needed, no white space)')
+
+
+def add_common_args(parser) -> None:
+    """Arguments both launchers take."""
+    parser.add_argument('--work-dir', help='the dir to save logs and models')
+    add_cfg_options_arg(parser)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],
@@ -40,8 +49,8 @@ def load_config(args) -> Config:
     ``--launcher`` the way OpenMMLab launchers do."""
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
-    if not osp.isfile(args.config):
-        raise FileNotFoundError(f'config file not found: {args.config}')
+    # a path, or a config name such as retinanet_r50_pst-n_1x_coco
+    args.config = find_config(args.config)
     cfg = Config.fromfile(args.config)
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
@@ -52,6 +61,27 @@ def load_config(args) -> Config:
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    return cfg
+
+
+def adapt_cfg_to_device(cfg: Config) -> Config:
+    """Make a config runnable on the current device, in place.
+
+    Without CUDA: AMP optimizer wrappers become ``OptimWrapper`` (fp32,
+    :func:`~pst_mm.utils.amp.drop_amp`), and distributed runs use
+    :class:`~pst_mm.utils.distributed.CPUCompatibleDDP`
+    (:func:`~pst_mm.utils.distributed.use_cpu_ddp`). With CUDA, nothing
+    changes.
+
+    Args:
+        cfg (Config): A full training/testing config.
+
+    Returns:
+        Config: ``cfg`` itself.
+    """
+    if not torch.cuda.is_available():
+        drop_amp(cfg)
+        use_cpu_ddp(cfg)
     return cfg
 
 

@@ -105,7 +105,7 @@ def test_benchmark_compare_prints_ratios():
 def test_benchmark_train_step():
     proc = run_tool([
         'tools/analysis_tools/benchmark.py',
-        'configs/demo/resnet18-pst-n_1xb16-30e_pst-demo.py', '--shape', '64',
+        'configs/demo/resnet18_pst-n_1xb16-30e_pst-demo.py', '--shape', '64',
         '64', '--mode', 'train', '--batch', '2', '--warmup', '1', '--repeat',
         '1'
     ])

@@ -36,6 +36,8 @@ def test_attention_terms(H, W, topk, fusion):
     N, M = H * W, Hu * Wu
     stats = count_complexity(
         attn, (torch.rand(1, h * d, H, W), torch.rand(1, h * d, Hu, Wu)))
+    # the portable score route was chosen for the count only
+    assert attn.fused_scores is True
     # q k^T and P v: 2 matmuls of N x M x d per head, 2 FLOPs per MAC.
     assert stats['attention']['coarse'] == 4 * N * M * d * h
     if topk:
@@ -144,9 +146,8 @@ def test_model_zoo_table_rows_come_from_get_flops():
     assert cells[2] == f"{stats['flops'] / 1e9:.2f}"
     assert cells[5].split(' / ')[0] == \
         f"{stats['attention']['coarse'] / 1e9:.3f}"
-    readme = open(f'{REPO}/README.md').read()
-    assert readme.count(model_zoo_tables.BEGIN) == 1
-    assert readme.count(model_zoo_tables.END) == 1
+    # tests/test_docs.py regenerates every page's tables and the metafiles
+    # and fails on any difference with what is committed.
 
 
 def test_neck_comparison_rows_come_from_get_flops():
@@ -186,7 +187,7 @@ def test_paper_rows_put_ours_beside_the_paper():
         sys.path.pop(0)
     paths = model_zoo_tables.paper_configs()
     assert len(paths) == len(model_zoo_tables.PAPER)
-    name = 'paper_r18-pst-n_8xb32-200e_in1k.py'
+    name = 'bottleneck-r18_pst-n_8xb32-200e_in1k.py'
     path = next(p for p in paths if p.endswith(name))
     lines = model_zoo_tables.paper_table([path], (64, 64)).splitlines()
     assert lines[0].startswith('| config | paper | params (M) | paper params')

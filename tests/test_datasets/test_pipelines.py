@@ -5,6 +5,7 @@ import random
 import numpy as np
 import pytest
 import torch
+from demo_pipelines import demo_input_shapes
 from mmdet.structures.bbox import HorizontalBoxes
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
@@ -55,7 +56,6 @@ def test_cached_copy_paste_prob_zero_and_bad_args():
 def test_paper_recipe_pipeline_runs_on_real_images(demo_det_root):
     """The 640x640 Mosaic/Affine/CopyPaste/MixUp/HSV pipeline of the paper
     recipe, on the demo photographs, and its stage-2 pipeline."""
-    from mmdet.registry import DATASETS
     cfg = Config.fromfile(
         osp.join(REPO, 'configs/pst_det/rtmdet_r101_pst-s_8xb32-600e_coco.py'))
     init_default_scope('mmdet')
@@ -64,21 +64,7 @@ def test_paper_recipe_pipeline_runs_on_real_images(demo_det_root):
     assert stage2.switch_epoch == 590
     for pipeline in (cfg.train_dataloader.dataset.pipeline,
                      stage2.switch_pipeline):
-        dataset = DATASETS.build(
-            dict(
-                type='CocoDataset',
-                data_root=demo_det_root,
-                ann_file='annotations/instances_train.json',
-                data_prefix=dict(img='train/'),
-                metainfo=dict(
-                    classes=('astronaut', 'cat', 'coffee', 'rocket')),
-                pipeline=pipeline))
-        shapes = []
-        for i in range(8):
-            item = dataset[i]
-            shapes.append(tuple(item['inputs'].shape))
-            boxes = item['data_samples'].gt_instances.bboxes
-            assert (boxes.widths > 0).all() and (boxes.heights > 0).all()
+        shapes = demo_input_shapes(demo_det_root, pipeline, 8)
         # CachedMosaic passes the first 4 images through while its cache
         # fills (mmdet behaviour); from then on every sample is 640x640.
         assert all(s == (3, 640, 640) for s in shapes[4:]), shapes

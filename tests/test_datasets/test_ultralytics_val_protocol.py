@@ -14,6 +14,8 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
+# (sets YOLO_OFFLINE before ultralytics is imported)
+from ultralytics_reference import import_ultralytics, needs_ultralytics
 
 import pst_mm  # noqa: F401
 from pst_mm.datasets import (YOLOCocoDataset, YOLOKeepRatioResize,
@@ -31,14 +33,6 @@ SIZES = ([(48, 64)] * 5 + [(64, 48)] * 3 + [(100, 100)] * 2 + [
     (200, 31), (640, 480), (75, 75), (120, 90), (90, 120), (480, 640)
 ] + [(int(h), int(w))
      for h, w in np.random.default_rng(0).integers(12, 220, (9, 2))])
-
-
-def _ultralytics():
-    """ultralytics 8.3.105 (test-only reference), with NumPy 2.4's missing
-    ``np.trapz`` aliased for its metrics module."""
-    if not hasattr(np, 'trapz'):
-        np.trapz = np.trapezoid
-    return pytest.importorskip('ultralytics')
 
 
 @pytest.fixture(scope='module')
@@ -86,7 +80,7 @@ def _ours(root, batch_size, pipeline=(), **kwargs):
 
 
 def _theirs(root, batch_size):
-    _ultralytics()
+    import_ultralytics()
     from ultralytics.data.dataset import YOLODataset
     return YOLODataset(
         img_path=osp.join(root, 'images', 'val'),
@@ -99,6 +93,7 @@ def _theirs(root, batch_size):
         data=dict(names={0: 'thing'}, nc=1, channels=3))
 
 
+@needs_ultralytics
 @pytest.mark.parametrize('batch_size', [4, 7])
 def test_rect_order_and_batch_shapes_equal_ultralytics_dataset(
         photo_set, batch_size):
@@ -120,13 +115,14 @@ def test_rect_order_and_batch_shapes_equal_ultralytics_dataset(
     assert (672, 672) in shapes
 
 
+@needs_ultralytics
 @pytest.mark.parametrize('num,batch_size', [(500, 16), (301, 32), (64, 1)])
 def test_rect_shapes_equal_set_rectangle_on_many_sizes(
         tmp_path, num, batch_size):
     """Ultralytics' ``set_rectangle`` run on a stand-in of its dataset
     (only the attributes it reads) against :class:`YOLOCocoDataset` on a
     COCO file of the same sizes: many ties, portrait and landscape."""
-    _ultralytics()
+    import_ultralytics()
     from ultralytics.data.base import BaseDataset
     rng = np.random.default_rng(num)
     common = np.array([(480, 640), (640, 480), (427, 640), (640, 427),
@@ -168,11 +164,12 @@ def test_rect_shapes_equal_set_rectangle_on_many_sizes(
         rect_batch_shapes(sorted_hw, batch_size, 640, 32, 0.5), expected)
 
 
+@needs_ultralytics
 def test_resize_and_letterbox_equal_load_image_and_letterbox(photo_set):
     """Byte for byte: LoadImageFromFile + YOLOKeepRatioResize +
     YOLOLetterBox against ``load_image`` + ``LetterBox(scaleup=False)`` for
     every image (down-scaled, up-scaled, untouched, ceil-rounded)."""
-    _ultralytics()
+    import_ultralytics()
     from ultralytics.data.augment import LetterBox
     theirs = _theirs(photo_set, 4)
     ours = _ours(
@@ -293,6 +290,7 @@ def _raw_outputs(seed, featmap_sizes, num_classes, cls_mean, cls_std):
 
 # about 8000 candidates per image; 70000 in the first image (NMS of 30000
 # boxes takes seconds on a CPU: one image is enough)
+@needs_ultralytics
 @pytest.mark.parametrize('cls_mean,cls_std,many',
                          [((-8.8, -8.8), 1.2, False),
                           ((-7.0, -9.0), 1.5, True)])
@@ -304,7 +302,7 @@ def test_post_processing_equals_non_max_suppression_and_scale_boxes(
     conf 0.001, IoU 0.7, 300; more than ``max_nms`` = 30000 candidates in
     the second case) and the validator's ``scale_boxes`` with the
     dataset's ratio_pad."""
-    _ultralytics()
+    import_ultralytics()
     from ultralytics.nn.modules.head import Detect
     from ultralytics.utils import ops
     nc, batch_shape = 80, (256, 352)

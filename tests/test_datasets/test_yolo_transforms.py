@@ -6,6 +6,7 @@ import os.path as osp
 import cv2
 import numpy as np
 import pytest
+from demo_pipelines import demo_input_shapes
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -63,28 +64,13 @@ def test_yolo_recipe_pipelines_run_on_real_images(demo_det_root):
     """Mosaic / copy-paste / perspective / mixup / HSV of yolo11-pst-s
     (MixUp on), and its close-mosaic stage, at 640x640 on the demo
     photographs."""
-    from mmdet.registry import DATASETS
     cfg = Config.fromfile(
         osp.join(REPO, 'configs/yolo_pst/yolo11-pst-s_8xb16-600e_coco.py'))
     init_default_scope('mmdet')
     stage2 = next(h for h in cfg.custom_hooks
                   if h.type == 'PipelineSwitchHook').switch_pipeline
     for pipeline in (cfg.train_dataloader.dataset.pipeline, stage2):
-        dataset = DATASETS.build(
-            dict(
-                type='CocoDataset',
-                data_root=demo_det_root,
-                ann_file='annotations/instances_train.json',
-                data_prefix=dict(img='train/'),
-                metainfo=dict(
-                    classes=('astronaut', 'cat', 'coffee', 'rocket')),
-                pipeline=pipeline))
-        shapes = []
-        for i in range(6):
-            item = dataset[i]
-            shapes.append(tuple(item['inputs'].shape))
-            boxes = item['data_samples'].gt_instances.bboxes
-            assert (boxes.widths > 0).all() and (boxes.heights > 0).all()
+        shapes = demo_input_shapes(demo_det_root, pipeline, 6)
         # the first mosaic tiles may come from a cache of one image
         assert all(s == (3, 640, 640) for s in shapes[4:]), shapes
         if pipeline is stage2:

@@ -18,6 +18,7 @@ Ours runs in an actual mmengine ``Runner`` train loop (``runner.train()``):
 """
 import copy
 import inspect
+import os.path as osp
 import uuid
 import warnings
 from types import SimpleNamespace
@@ -26,8 +27,10 @@ import numpy as np
 import pytest
 import torch
 import torch.nn as nn
+from conftest import REPO
 from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
+from mmengine.config import Config
 from mmengine.dataset import default_collate, pseudo_collate
 from mmengine.hooks import Hook
 from mmengine.model import BaseModel
@@ -35,16 +38,13 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 from torch.utils.data import DataLoader
 
+# (sets YOLO_OFFLINE before ultralytics is imported)
+from ultralytics_reference import import_ultralytics, needs_ultralytics
+
 import pst_mm  # noqa: F401
-import ultralytics_reference  # noqa: F401  (sets YOLO_OFFLINE first)
 from pst_mm.engine import (YOLOAmpOptimWrapper, YOLOEMAHook, YOLOModelEMA,
                            YOLOOptimWrapper, YOLOParamGroupsConstructor,
                            YOLOParamSchedulerHook)
-
-ultralytics = pytest.importorskip('ultralytics')
-from ultralytics.cfg import get_cfg  # noqa: E402
-from ultralytics.engine.trainer import BaseTrainer  # noqa: E402
-from ultralytics.utils.torch_utils import ModelEMA  # noqa: E402
 
 SGD = dict(type='SGD', lr=0.01, momentum=0.937, nesterov=True,
            weight_decay=5e-4)
@@ -80,15 +80,13 @@ def tiny_yolo():
     init_default_scope('mmdet')
     bn = dict(type='BN', momentum=0.03, eps=0.001)
     torch.manual_seed(0)
+    # the recipe's preprocessing: RGB / 255, padded to a multiple of 32
+    recipe = Config.fromfile(
+        osp.join(REPO, 'configs/_base_/yolo-pst_paper-recipe_coco.py'))
     model = MODELS.build(
         dict(
             type='YOLODetector',
-            data_preprocessor=dict(
-                type='DetDataPreprocessor',
-                mean=[0.0, 0.0, 0.0],
-                std=[255.0, 255.0, 255.0],
-                bgr_to_rgb=True,
-                pad_size_divisor=32),
+            data_preprocessor=recipe.model.data_preprocessor,
             backbone=dict(
                 type='CSPDarknet',
                 deepen_factor=0.33,
@@ -163,6 +161,10 @@ def reference_setup(model, batch_size, nbs, epochs, **overrides):
     """``BaseTrainer._setup_train`` (world size 1, so ``batch_size`` is the
     total): the nominal-batch accumulate and decay, its
     ``build_optimizer``, ``_setup_scheduler``, ``ModelEMA``, a scaler."""
+    import_ultralytics()
+    from ultralytics.cfg import get_cfg
+    from ultralytics.engine.trainer import BaseTrainer
+    from ultralytics.utils.torch_utils import ModelEMA
     args = get_cfg(overrides=dict(
         optimizer='SGD', batch=batch_size, nbs=nbs, epochs=epochs,
         **overrides))
@@ -186,6 +188,7 @@ def reference_training(model, loader, epochs, nbs, warmup_epochs,
                        train_step=None):
     """``BaseTrainer._do_train``'s loop on ``model`` (see the module
     docstring). With ``train_step=None`` only the schedule runs."""
+    from ultralytics.engine.trainer import BaseTrainer
     trainer = reference_setup(
         model, loader.batch_size, nbs, epochs, warmup_epochs=warmup_epochs,
         warmup_bias_lr=warmup_bias_lr)
@@ -247,7 +250,11 @@ def toy_loader(num_iters, batch_size):
                       collate_fn=default_collate)
 
 
+@needs_ultralytics
 def test_defaults_are_the_reference_defaults():
+    import_ultralytics()
+    from ultralytics.cfg import get_cfg
+    from ultralytics.utils.torch_utils import ModelEMA
     args = get_cfg()
     hook = YOLOParamSchedulerHook()
     assert (hook.lrf, hook.warmup_epochs, hook.warmup_momentum,
@@ -265,6 +272,7 @@ def test_defaults_are_the_reference_defaults():
     assert ours['gamma'].default == ema_defaults['tau'].default
 
 
+@needs_ultralytics
 @pytest.mark.parametrize('per_gpu, world_size', [(1, 1), (2, 1), (16, 1),
                                                  (48, 1), (16, 4), (16, 8),
                                                  (32, 8)])
@@ -288,11 +296,17 @@ def test_param_groups_and_decay_equal_build_optimizer(monkeypatch, per_gpu,
         for key in ('lr', 'momentum', 'weight_decay', 'nesterov',
                     'dampening'):
             assert g_ours[key] == g_ref[key], key
-    assert ours.param_groups[1]['weight_decay'] > 0
-    assert len(ours.param_groups[0]['params']) > 0
-    assert len(ours.param_groups[2]['params']) > 0
+    # tiny_yolo's biases, other weights and norm weights, every parameter
+    assert [len(g['params']) for g in ours.param_groups] == [62, 63, 56]
+    assert sum(map(len, (g['params'] for g in ours.param_groups))) == len(
+        list(model.parameters()))
+    # decay 5e-4 scaled by the nominal batch: total * accumulate / nbs
+    total = per_gpu * world_size
+    assert [g['weight_decay'] for g in ours.param_groups] == pytest.approx(
+        [0.0, 5e-4 * total * max(round(64 / total), 1) / 64, 0.0])
 
 
+@needs_ultralytics
 @pytest.mark.parametrize(
     'epochs, nb, batch_size, nbs, warmup_epochs, warmup_min_iters, bias_lr',
     [
@@ -329,6 +343,7 @@ def test_schedule_equals_reference(tmp_path, epochs, nb, batch_size, nbs,
         assert len({row[2] for row in ref_rows}) > 1  # accumulation ramps
 
 
+@needs_ultralytics
 def test_lockstep_with_reference_trainer(tmp_path):
     """Same model, same batches, fp32: our Runner loop and the reference
     loop give the same loss at every iteration and the same weights and EMA
@@ -352,7 +367,7 @@ def test_lockstep_with_reference_trainer(tmp_path):
         warmup_bias_lr=0.1, **hook_args)
 
     steps = sum(row[3] for row in ref_rows)
-    assert steps >= 20 and len({row[2] for row in ref_rows}) == 2
+    assert steps == 21 and len({row[2] for row in ref_rows}) == 2
     assert [row[2:] for row in rec.rows] == [row[2:] for row in ref_rows]
     np.testing.assert_allclose(rec.losses, ref_losses, rtol=1e-6)
     # the clip at 10 bites (the losses are summed over the batch)
@@ -378,7 +393,10 @@ def test_lockstep_with_reference_trainer(tmp_path):
                            ref_ema['backbone.stem.conv.conv.weight'])
 
 
+@needs_ultralytics
 def test_ema_first_update_averages_instead_of_copying():
+    import_ultralytics()
+    from ultralytics.utils.torch_utils import ModelEMA
     torch.manual_seed(0)
     model = ToyModel()
     ema = YOLOModelEMA(copy.deepcopy(model))
@@ -474,28 +492,22 @@ def test_bad_optimizer_options(cfg, paramwise, match):
 
 def test_hook_rejects_other_schedulers_and_batch_mismatch(tmp_path):
     loader = toy_loader(2, 2)
+
+    def train(batch_size_per_gpu, **runner_kwargs):
+        Runner(
+            model=ToyModel(), work_dir=str(tmp_path),
+            experiment_name=f'parity_{uuid.uuid4().hex}',
+            train_dataloader=loader,
+            train_cfg=dict(by_epoch=True, max_epochs=1),
+            optim_wrapper=dict(
+                type='YOLOOptimWrapper',
+                constructor='YOLOParamGroupsConstructor',
+                batch_size_per_gpu=batch_size_per_gpu, optimizer=SGD),
+            custom_hooks=[dict(type='YOLOParamSchedulerHook')],
+            default_scope='mmdet', log_level='WARNING',
+            **runner_kwargs).train()
+
     with pytest.raises(ValueError, match='param_scheduler'):
-        Runner(
-            model=ToyModel(), work_dir=str(tmp_path),
-            experiment_name=f'parity_{uuid.uuid4().hex}',
-            train_dataloader=loader,
-            train_cfg=dict(by_epoch=True, max_epochs=1),
-            optim_wrapper=dict(
-                type='YOLOOptimWrapper',
-                constructor='YOLOParamGroupsConstructor',
-                batch_size_per_gpu=2, optimizer=SGD),
-            param_scheduler=dict(type='ConstantLR', factor=1.0),
-            custom_hooks=[dict(type='YOLOParamSchedulerHook')],
-            default_scope='mmdet', log_level='WARNING').train()
+        train(2, param_scheduler=dict(type='ConstantLR', factor=1.0))
     with pytest.raises(ValueError, match='batch_size_per_gpu 4'):
-        Runner(
-            model=ToyModel(), work_dir=str(tmp_path),
-            experiment_name=f'parity_{uuid.uuid4().hex}',
-            train_dataloader=loader,
-            train_cfg=dict(by_epoch=True, max_epochs=1),
-            optim_wrapper=dict(
-                type='YOLOOptimWrapper',
-                constructor='YOLOParamGroupsConstructor',
-                batch_size_per_gpu=4, optimizer=SGD),
-            custom_hooks=[dict(type='YOLOParamSchedulerHook')],
-            default_scope='mmdet', log_level='WARNING').train()
+        train(4)

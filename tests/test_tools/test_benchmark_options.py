@@ -2,24 +2,20 @@
 """benchmark.py's --amp, --cuda-graph, --compile and --profile, run
 in-process on a tiny PST-DET neck (the memory subprocesses of a full run are
 covered by tests/test_analysis)."""
-import importlib.util
 import os.path as osp
 
 import pytest
 import torch
 
-from conftest import REPO
+from conftest import REPO, load_tool
 
-DET_PST = osp.join(REPO, 'configs/demo/retinanet_r18_pst-n_1xb8-24e_pst-demo.py')
+DET_PST = osp.join(REPO,
+                   'configs/demo/retinanet_r18_pst-n_1xb8-24e_pst-demo.py')
 
 
 @pytest.fixture(scope='module')
 def bench():
-    spec = importlib.util.spec_from_file_location(
-        'pst_benchmark', osp.join(REPO, 'tools/analysis_tools/benchmark.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_tool('tools/analysis_tools/benchmark.py', 'pst_benchmark')
 
 
 @pytest.mark.parametrize('argv, message', [

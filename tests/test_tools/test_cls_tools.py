@@ -9,8 +9,8 @@ import torch
 
 from conftest import free_port, run_tool
 
-PST_CFG = 'configs/demo/resnet18-pst-n_1xb16-30e_pst-demo.py'
-GAP_CFG = 'configs/demo/resnet18-gap_1xb16-30e_pst-demo.py'
+PST_CFG = 'configs/demo/resnet18_pst-n_1xb16-30e_pst-demo.py'
+GAP_CFG = 'configs/demo/resnet18_gap_1xb16-30e_pst-demo.py'
 FAST = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1',
         'train_dataloader.num_workers=0', 'val_dataloader.num_workers=0',
         'test_dataloader.num_workers=0',
@@ -37,7 +37,7 @@ def test_train_and_test_pst_classifier(demo_cls_root, tmp_path):
         proc = run_tool(['tools/test.py', PST_CFG,
                          str(tmp_path / 'epoch_1.pth'), '--work-dir',
                          str(tmp_path), '--cfg-options',
-                         f'model.neck.topk={topk}'] + FAST, env=env)
+                         f'model.neck.pst_cfg.topk={topk}'] + FAST, env=env)
         line = [x for x in proc.stdout.splitlines()
                 if x.startswith('[pst-mm] test metrics: ')][-1]
         metrics = json.loads(line.split(': ', 1)[1])

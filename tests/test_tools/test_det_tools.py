@@ -80,7 +80,7 @@ def test_test_py_evaluates_with_fine_attention_switch(trained_pst,
         out = osp.join(work, f'preds_topk{topk}.pkl')
         proc = run_tool(['tools/test.py', PST_CFG, ckpt, '--work-dir', work,
                          '--out', out, '--cfg-options',
-                         f'model.neck.topk={topk}'] + FAST,
+                         f'model.neck.pst_cfg.topk={topk}'] + FAST,
                         env=env)
         metrics = _metrics(proc)
         assert 0.0 <= metrics['coco/bbox_mAP'] <= 1.0

@@ -38,7 +38,7 @@ def test_find_python_uses_the_install_env_when_none_is_active(tmp_path):
 def test_tools_are_quiet_and_name_a_corrupt_checkpoint(tmp_path):
     bad = tmp_path / 'corrupt.pth'
     bad.write_bytes(b'\x00garbage' * 100)
-    cfg = 'configs/demo/resnet18-pst-n_1xb16-30e_pst-demo.py'
+    cfg = 'configs/demo/resnet18_pst-n_1xb16-30e_pst-demo.py'
     proc = subprocess.run([sys.executable, 'tools/test.py', cfg, str(bad)],
                           cwd=REPO, text=True, capture_output=True,
                           env=dict(os.environ, PYTHONWARNINGS=''))

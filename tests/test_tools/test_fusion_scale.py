@@ -8,7 +8,7 @@ import torch
 
 from conftest import REPO, run_tool
 
-PST_CFG = 'configs/demo/resnet18-pst-n_1xb16-30e_pst-demo.py'
+PST_CFG = 'configs/demo/resnet18_pst-n_1xb16-30e_pst-demo.py'
 FAST = ['test_dataloader.num_workers=0',
         'test_dataloader.persistent_workers=False']
 

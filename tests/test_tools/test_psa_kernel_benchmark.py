@@ -42,7 +42,6 @@ def test_benchmark_table_and_ratios(tmp_path):
     assert all(float(r[2]) > 0 for r in rows)
 
 
-
 @pytest.fixture(scope='module')
 def kernel_bench():
     spec = importlib.util.spec_from_file_location(

@@ -32,8 +32,8 @@ def test_bdd100k_to_coco_and_bdd_s(tmp_path):
     out = tmp_path / 'coco.json'
     conv.main([str(labels), str(out), '--width', '20', '--height', '10'])
     coco = json.loads(out.read_text())
-    assert [i['file_name'] for i in coco['images']] == ['a.jpg', 'b.jpg',
-                                                         'c.jpg']
+    assert [i['file_name']
+            for i in coco['images']] == ['a.jpg', 'b.jpg', 'c.jpg']
     names = {c['id']: c['name'] for c in coco['categories']}
     assert len(names) == 10
     assert [(names[a['category_id']], a['bbox']) for a in
@@ -88,11 +88,12 @@ def test_benchmark_spt_vs_swin_backbone(capsys):
     if osp.exists(img):
         args += ['--image', img]
     variants = benchmark.build_variants(benchmark.parse_args(args))
-    assert [v['name'].endswith('[backbone]') for v in variants] == [True,
-                                                                     True]
+    assert [v['name'].endswith('[backbone]')
+            for v in variants] == [True, True]
     for v in variants:
         v['fn']()
-    assert variants[0]['model'].backbone.last_selection is not None
+    from pst_mm.models.backbones import SPT
+    assert isinstance(variants[0]['model'].backbone, SPT)
 
 
 def test_visualize_spt(tmp_path, demo_det_root):

@@ -12,7 +12,8 @@ import os.path as osp
 import pytest
 import torch
 from conftest import REPO, run_tool
-from ultralytics_reference import reference_weights
+from ultralytics_reference import (import_ultralytics, needs_ultralytics,
+                                   reference_weights)
 
 from pst_mm.utils import (build_model_from_config, check_checkpoint_file,
                           check_checkpoint_fits)
@@ -24,13 +25,6 @@ TOOL = 'tools/model_converters/ultralytics_to_pstmm.py'
 FIXTURES = osp.join(REPO, 'tests', 'data', 'p2hct')
 P2HCT = ['yolo11n-pst', 'yolo11s-pst', 'yolo11m-pst', 'r18-pst', 'r50-pst',
          'r101-pst']
-
-
-def _ultralytics():
-    """ultralytics 8.3.105 (a test dependency only)."""
-    ultralytics = pytest.importorskip('ultralytics')
-    assert ultralytics.__version__ == '8.3.105', ultralytics.__version__
-    return ultralytics
 
 
 def _save_released(model, path, names=None):
@@ -47,7 +41,7 @@ def _save_released(model, path, names=None):
 
 
 def _ultralytics_model(yaml_name, nc=None, task='detect'):
-    _ultralytics()
+    import_ultralytics()
     from ultralytics.nn import tasks
     cls = dict(detect=tasks.DetectionModel, classify=tasks.ClassificationModel,
                segment=tasks.SegmentationModel)[task]
@@ -79,6 +73,7 @@ def _max_rel_error(ref, ours):
                for a, b in zip(ref, ours))
 
 
+@needs_ultralytics
 @pytest.mark.parametrize('scale', ['n', 's', 'm', 'l', 'x'])
 def test_yolo11_checkpoints_saved_by_ultralytics_reproduce_its_outputs(
         scale, tmp_path):
@@ -151,6 +146,7 @@ def test_without_the_kv_permutation_the_authors_pst_does_not_match(
     assert _max_rel_error(io['raw'][0], _our_raw(ours, x)) > 1e-3
 
 
+@needs_ultralytics
 def test_tool_writes_an_mmengine_checkpoint_with_meta(tmp_path):
     reference = _ultralytics_model('yolo11n.yaml')
     src = tmp_path / 'yolo11n.pt'
@@ -195,6 +191,7 @@ def test_the_authors_topk_is_carried(tmp_path):
     assert meta['dataset_meta']['classes'][0] == 'person'
 
 
+@needs_ultralytics
 def test_other_class_counts_are_carried(tmp_path):
     names = {0: 'cat', 1: 'dog', 2: 'bird'}
     reference = _ultralytics_model('yolo11n.yaml', nc=3)
@@ -234,6 +231,7 @@ def _refused(path, *needles):
     return msg
 
 
+@needs_ultralytics
 def test_a_pickle_that_would_run_code_is_refused_before_it_runs(tmp_path):
     marker = tmp_path / 'ran'
     evil = tmp_path / 'evil.pt'
@@ -255,6 +253,7 @@ def test_a_pickle_that_would_run_code_is_refused_before_it_runs(tmp_path):
     assert not marker.exists()
 
 
+@needs_ultralytics
 def test_broken_and_foreign_files_get_one_line_errors(tmp_path):
     reference = _ultralytics_model('yolo11n.yaml')
     good = tmp_path / 'good.pt'
@@ -279,6 +278,7 @@ def test_broken_and_foreign_files_get_one_line_errors(tmp_path):
         _refused(path, kind, 'only detection models')
 
 
+@needs_ultralytics
 def test_architectures_pst_mm_does_not_build_are_named(tmp_path):
     path = tmp_path / 'yolov8n.pt'
     _save_released(_ultralytics_model('yolov8n.yaml'), path)
@@ -291,6 +291,7 @@ def test_architectures_pst_mm_does_not_build_are_named(tmp_path):
     assert 'is not one pst-mm builds' in proc.stderr
 
 
+@needs_ultralytics
 def test_a_checkpoint_converted_for_n_does_not_load_into_s(tmp_path):
     src = tmp_path / 'yolo11n.pt'
     _save_released(_ultralytics_model('yolo11n.yaml'), src)

@@ -7,9 +7,8 @@ import os.path as osp
 import sys
 import textwrap
 
-import pytest
 from conftest import REPO, run_tool
-from ultralytics_reference import demo_as_ultralytics
+from ultralytics_reference import demo_as_ultralytics, needs_ultralytics
 
 IMGSZ = 128
 EPOCHS = 40  # ~1 min on 2 CPU cores
@@ -97,8 +96,8 @@ def _match(theirs, ours, px=0.5, score=1e-3):
     return left, worst_px, worst_score
 
 
+@needs_ultralytics
 def test_converted_ultralytics_training_evaluates_the_same(tmp_path):
-    pytest.importorskip('ultralytics')
     from pst_mm.datasets import build_det_demo
     demo = str(tmp_path / 'demo')
     build_det_demo(demo, num_train=32, num_val=1, img_size=IMGSZ)

@@ -5,7 +5,7 @@ from mmengine.config import Config
 
 from pst_mm.utils import build_model_from_config
 
-CLS_CFG = 'configs/demo/resnet18-pst-n_1xb16-30e_pst-demo.py'
+CLS_CFG = 'configs/demo/resnet18_pst-n_1xb16-30e_pst-demo.py'
 
 
 def test_top_level_data_preprocessor_is_the_models():

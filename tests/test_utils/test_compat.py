@@ -81,6 +81,21 @@ def test_amp_switched_off_on_cpu(monkeypatch):
     assert cfg.model_wrapper_cfg.type == 'CPUCompatibleDDP'
 
 
+def test_cpu_ddp_replaces_only_mmengine_default_wrapper(monkeypatch):
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    cfg = Config(dict(
+        optim_wrapper=dict(type='OptimWrapper', clip_grad=None),
+        model_wrapper_cfg=dict(type='MMDistributedDataParallel',
+                               find_unused_parameters=True)))
+    adapt_cfg_to_device(cfg)
+    assert cfg.optim_wrapper == dict(type='OptimWrapper', clip_grad=None)
+    assert cfg.model_wrapper_cfg == dict(type='CPUCompatibleDDP',
+                                         find_unused_parameters=True)
+    cfg = Config(dict(model_wrapper_cfg=dict(type='MyWrapper')))
+    adapt_cfg_to_device(cfg)
+    assert cfg.model_wrapper_cfg == dict(type='MyWrapper')
+
+
 def test_cuda_configs_untouched(monkeypatch):
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: True)
     cfg = Config(dict(optim_wrapper=dict(type='AmpOptimWrapper')))

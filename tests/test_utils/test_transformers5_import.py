@@ -87,7 +87,7 @@ def test_import_works_with_transformers_5(tmp_path):
 
 
 def test_no_change_without_transformers_5():
-    from pst_mm.utils.compat import mmpretrain_multimodal_blocker
+    from pst_mm.utils.import_hooks import mmpretrain_multimodal_blocker
     import importlib.metadata as m
     try:
         major = int(m.version('transformers').split('.')[0])

@@ -25,7 +25,7 @@ against the baseline (the ``--compare`` config, else the first variant).
 ``--amp``, ``--cuda-graph`` and ``--compile`` apply to inference only.
 ``--cuda-graph`` captures each variant's call once (static input) and times
 its replay: what is left when no kernel launch costs CPU time.
-"""
+"""  # noqa: E501
 import argparse
 import contextlib
 import os
@@ -36,6 +36,7 @@ import time
 import torch
 from mmengine.config import DictAction
 
+from pst_mm.models.backbones import SPT
 from pst_mm.models.layers import PyramidSparseAttention, set_pst_topk
 from pst_mm.utils import build_model_from_config
 from pst_mm.utils.profiling import peak_memory_in_subprocess, peak_memory_mb
@@ -174,7 +175,7 @@ def build_variants(args):
             variants.append(
                 dict(name=label, topk='-' if topk is None else topk,
                      impl='-' if impl is None else impl, fn=fn,
-                     baseline=(ci == 1), model=model))
+                     baseline=(ci == 1), model=model, inputs=inputs))
     return variants
 
 
@@ -330,9 +331,10 @@ def main(argv=None):
     if args.profile:
         profile_variants(variants, args)
     for v in variants:  # SPT: what the timed input selected
-        sel = getattr(getattr(v['model'], 'backbone', None),
-                      'last_selection', None)
-        if sel is not None:
+        if isinstance(getattr(v['model'], 'backbone', None), SPT):
+            v['model'].eval()
+            with torch.no_grad():
+                _, sel = v['model'].backbone(v['inputs'], return_select=True)
             ratios = ', '.join(f'{k[len("select_ratio_"):]} {float(r):.1%}'
                                for k, r in sel.ratios.items())
             print(f"{v['name']}: SPA select ratios of the timed input "

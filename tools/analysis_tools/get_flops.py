@@ -7,7 +7,7 @@ PSA. The model runs in ``mode='tensor'`` (no NMS), in eval mode, so the fine
 branch counts with the config's ``topk`` (``--topk`` overrides it).
 
     python tools/analysis_tools/get_flops.py configs/pst_det/retinanet_r50_pst-n_1x_coco.py --shape 640 640
-"""
+"""  # noqa: E501
 import argparse
 import inspect
 import json
@@ -16,6 +16,7 @@ import math
 import torch
 from mmengine.config import DictAction
 
+from pst_mm.models.backbones import SPT
 from pst_mm.models.layers import set_pst_topk
 from pst_mm.utils import build_model_from_config, top_level_parts
 from pst_mm.utils.complexity import TensorModeWrapper, count_complexity
@@ -89,9 +90,8 @@ def complexity_of_config(config, shape=None, topk=None, cfg_options=None,
         stats = count_complexity(
             TensorModeWrapper(model), (x, ),
             top_modules=[f'model.{p}' for p in parts])
-        selection = getattr(getattr(model, 'backbone', None),
-                            'last_selection', None)
-        if selection is not None:
+        if isinstance(getattr(model, 'backbone', None), SPT):
+            _, selection = model.backbone(x, return_select=True)
             stats['select_ratios'] = {
                 k: float(v) for k, v in selection.ratios.items()
             }

@@ -1,12 +1,13 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
-"""Training curves (losses, lr, validation metrics) of a work dir to PNG.
+r"""Training curves (losses, lr, validation metrics) of a work dir to PNG.
 
 Reads mmengine's ``<work_dir>/<timestamp>/vis_data/scalars.json`` (every run
 of the work dir, in time order, so resumed runs continue their curves) and
 writes ``losses.png``, ``lr.png`` and ``val.png`` (e.g. coco/bbox_mAP or
 accuracy/top1 per epoch).
 
-    python tools/analysis_tools/plot_curves.py work_dirs/pst_demo --out work_dirs/pst_demo/curves
+    python tools/analysis_tools/plot_curves.py work_dirs/pst_demo \
+        --out work_dirs/pst_demo/curves
 """
 import argparse
 import glob
@@ -20,6 +21,9 @@ import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from vis_utils import report_written  # noqa: E402
 
 TRAIN_SKIP = ('step', 'epoch', 'iter', 'time', 'data_time', 'memory',
               'base_lr', 'grad_norm')
@@ -105,14 +109,8 @@ def main():
     parser.add_argument('work_dir')
     parser.add_argument('--out', help='default: <work_dir>/curves')
     args = parser.parse_args()
-    try:
-        written = plot(args.work_dir, args.out or osp.join(args.work_dir,
-                                                           'curves'))
-    except (FileNotFoundError, ValueError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        sys.exit(1)
-    for path in written:
-        print(f'wrote {path}')
+    report_written(lambda: plot(
+        args.work_dir, args.out or osp.join(args.work_dir, 'curves')))
 
 
 if __name__ == '__main__':

@@ -6,7 +6,7 @@ its own; latency cases are interleaved round-robin in one process so that a
 noisy machine slows them all alike, and ratios are printed against the first
 case.
 
-Example (the numbers in README.md come from this command)::
+Example (configs/pst_det/README.md, "Speed", has its numbers)::
 
     python tools/analysis_tools/psa_kernel_benchmark.py \
         --fine 100 168 --heads 4 --dim 32 --topk 0 8 --impl naive sdpa auto

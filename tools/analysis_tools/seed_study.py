@@ -9,12 +9,13 @@ test time help a model trained coarse-only?" from real runs::
         configs/demo/retinanet_r18_fpn_1xb8-24e_pst-demo.py \
         configs/demo/retinanet_r18_pst-n_1xb8-24e_pst-demo.py \
         --seeds 0 1 2 --epochs 10 --work-dir work_dirs/seed_study \
-        --variant coarse model.neck.topk=0 --variant top8 model.neck.topk=8
+        --variant coarse model.neck.pst_cfg.topk=0 \
+        --variant top8 model.neck.pst_cfg.topk=8
 
 Every config is trained once per seed (``randomness.seed``) with
 ``tools/train.py`` and every checkpoint is evaluated once per
 ``--variant NAME [KEY=VALUE ...]`` with ``tools/test.py``; a variant whose
-options do not apply to a config (e.g. ``model.neck.topk`` on FPN) is
+options do not apply to a config (e.g. ``model.neck.pst_cfg.topk`` on FPN) is
 skipped for it. Finished trainings and evaluations are reused (the results
 are cached as JSON in the work dir), so an interrupted study resumes.
 
@@ -146,7 +147,9 @@ def data_options(root: str) -> List[str]:
     opts = [f'model.bbox_head.num_classes={len(cats)}']
     for split in ('train', 'val', 'test'):
         key = f'{split}_dataloader.dataset'
-        opts += [f'{key}.data_root={root}/', f'{key}.metainfo.classes={classes}']
+        opts += [
+            f'{key}.data_root={root}/', f'{key}.metainfo.classes={classes}'
+        ]
     for split in ('val', 'test'):
         opts.append(f'{split}_evaluator.ann_file='
                     f'{root}/annotations/instances_val.json')

@@ -1,8 +1,9 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
-"""Where PST looks: heatmaps, coarse score maps and the selected fine
+r"""Where PST looks: heatmaps, coarse score maps and the selected fine
 regions of every PSA layer, drawn on an image.
 
-    python tools/analysis_tools/visualize_pst.py CONFIG [CHECKPOINT] IMAGE --out DIR
+    python tools/analysis_tools/visualize_pst.py CONFIG [CHECKPOINT] IMAGE \
+        --out DIR
 
 Writes into DIR:
 
@@ -15,7 +16,6 @@ Writes into DIR:
 * ``selection.json``: per layer and head, the kernel's coarse indices and the
   boxes drawn, in input-image pixels.
 """
-import argparse
 import json
 import os
 import os.path as osp
@@ -24,44 +24,30 @@ import sys
 import cv2
 import numpy as np
 import torch
-from mmengine.config import DictAction
-from mmengine.runner import load_checkpoint
 
 from pst_mm.models.layers import (PyramidSparseAttention,
                                   PyramidSparseTransformer)
-from pst_mm.utils import build_model_from_config
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from vis_utils import (jet_overlay, load_image_and_model,  # noqa: E402
+                       parse_image_args, preprocess, report_written)
 
 HEAD_COLOURS = [(0, 255, 0), (255, 0, 255), (0, 255, 255), (255, 128, 0),
                 (0, 128, 255), (255, 255, 0), (128, 0, 255), (0, 0, 255)]
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('paths', nargs='+', metavar='[CHECKPOINT] IMAGE')
-    parser.add_argument('--out', required=True, help='output folder')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='resize the image to this size first')
-    parser.add_argument('--topk', type=int,
-                        help='top-k to visualise (default: the config)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    args = parser.parse_args(argv)
-    if len(args.paths) > 2:
-        parser.error('expected [CHECKPOINT] IMAGE')
-    args.checkpoint = args.paths[0] if len(args.paths) == 2 else None
-    args.image = args.paths[-1]
-    return args
+    return parse_image_args(
+        __doc__.split('\n')[0], argv, lambda parser: parser.add_argument(
+            '--topk', type=int,
+            help='top-k to visualise (default: the config)'))
 
 
 def _overlay(img, heat):
+    """``heat`` min-max normalised, over ``img``."""
     heat = heat.astype(np.float32)
     heat -= heat.min()
-    heat /= max(float(heat.max()), 1e-12)
-    heat = cv2.resize(heat, (img.shape[1], img.shape[0]),
-                      interpolation=cv2.INTER_NEAREST)
-    colour = cv2.applyColorMap((heat * 255).astype(np.uint8),
-                               cv2.COLORMAP_JET)
-    return cv2.addWeighted(img, 0.45, colour, 0.55, 0)
+    return jet_overlay(img, heat / max(float(heat.max()), 1e-12), 0.45, 0.55)
 
 
 def _safe(name):
@@ -69,14 +55,7 @@ def _safe(name):
 
 
 def visualize(args):
-    img = cv2.imread(args.image, cv2.IMREAD_COLOR)
-    if img is None:
-        raise FileNotFoundError(f'cannot read image {args.image}')
-    if args.shape:
-        img = cv2.resize(img, (args.shape[1], args.shape[0]))
-    cfg, model = build_model_from_config(args.config, args.cfg_options)
-    if args.checkpoint:
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
+    img, model = load_image_and_model(args)
     psa = {n: m for n, m in model.named_modules()
            if isinstance(m, PyramidSparseAttention)}
     if not psa:
@@ -91,9 +70,7 @@ def visualize(args):
     for name, m in pst.items():
         hooks.append(m.register_forward_hook(
             lambda mod, inp, out, name=name: features.__setitem__(name, out)))
-    inputs = torch.from_numpy(img).permute(2, 0, 1).contiguous()
-    data = model.data_preprocessor(dict(inputs=[inputs]), False)
-    batch = data['inputs']
+    batch = preprocess(model, img)
     with torch.no_grad():
         feats = model.extract_feat(batch)
     for h in hooks:
@@ -158,13 +135,7 @@ def visualize(args):
 
 def main(argv=None):
     args = parse_args(argv)
-    try:
-        written = visualize(args)
-    except (FileNotFoundError, ValueError) as e:
-        print(f'error: {e}', file=sys.stderr)
-        sys.exit(1)
-    for path in written:
-        print(f'wrote {path}')
+    report_written(lambda: visualize(args))
 
 
 if __name__ == '__main__':

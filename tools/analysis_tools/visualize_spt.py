@@ -1,8 +1,9 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
-"""What SPT selects: the selection masks of all SPA blocks, summed and
+r"""What SPT selects: the selection masks of all SPA blocks, summed and
 drawn on an image (paper Fig. 5), and one mask per block.
 
-    python tools/analysis_tools/visualize_spt.py CONFIG [CHECKPOINT] IMAGE --out DIR
+    python tools/analysis_tools/visualize_spt.py CONFIG [CHECKPOINT] IMAGE \
+        --out DIR
 
 Writes into DIR:
 
@@ -14,63 +15,40 @@ Writes into DIR:
 Selection at inference (``sigmoid(s) > select_thr``, no noise), on this
 image only: the ratios are data-dependent.
 """
-import argparse
 import json
 import os
 import os.path as osp
+import sys
 
 import cv2
 import numpy as np
 import torch
-from mmengine.config import DictAction
-from mmengine.runner import load_checkpoint
 
-from pst_mm.utils import build_model_from_config
+from pst_mm.models.backbones import SPT
+
+sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from vis_utils import (jet_overlay, load_image_and_model,  # noqa: E402
+                       parse_image_args, preprocess)
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('config')
-    parser.add_argument('paths', nargs='+', metavar='[CHECKPOINT] IMAGE')
-    parser.add_argument('--out', required=True, help='output folder')
-    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'),
-                        help='resize the image to this size first')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction)
-    args = parser.parse_args(argv)
-    if len(args.paths) > 2:
-        parser.error('expected [CHECKPOINT] IMAGE')
-    args.checkpoint = args.paths[0] if len(args.paths) == 2 else None
-    args.image = args.paths[-1]
-    return args
+    return parse_image_args(__doc__.split('\n')[0], argv)
 
 
 def _overlay(img: np.ndarray, heat: np.ndarray, vmax: float) -> np.ndarray:
     """``heat`` (token grid, padding cropped by the caller) as a jet
     colour map over ``img``; nearest upsampling keeps the token cells."""
     heat = np.clip(heat.astype(np.float32) / max(vmax, 1e-12), 0, 1)
-    heat = cv2.resize(heat, (img.shape[1], img.shape[0]),
-                      interpolation=cv2.INTER_NEAREST)
-    colour = cv2.applyColorMap((heat * 255).astype(np.uint8),
-                               cv2.COLORMAP_JET)
-    return cv2.addWeighted(img, 0.5, colour, 0.5, 0)
+    return jet_overlay(img, heat, 0.5, 0.5)
 
 
 def visualize(args) -> dict:
-    img = cv2.imread(args.image, cv2.IMREAD_COLOR)
-    if img is None:
-        raise FileNotFoundError(f'cannot read image {args.image}')
-    if args.shape:
-        img = cv2.resize(img, (args.shape[1], args.shape[0]))
-    cfg, model = build_model_from_config(args.config, args.cfg_options)
-    if args.checkpoint:
-        load_checkpoint(model, args.checkpoint, map_location='cpu')
-    if not hasattr(getattr(model, 'backbone', None), 'last_selection'):
+    img, model = load_image_and_model(args)
+    if not isinstance(getattr(model, 'backbone', None), SPT):
         raise ValueError(f'{args.config} has no SPT backbone')
-    inputs = torch.from_numpy(img).permute(2, 0, 1).contiguous()
-    batch = model.data_preprocessor(dict(inputs=[inputs]), False)['inputs']
+    batch = preprocess(model, img)
     with torch.no_grad():
-        model.backbone(batch)
-    sel = model.backbone.last_selection
+        _, sel = model.backbone(batch, return_select=True)
     H, W = img.shape[:2]
     strides = sel.strides[-len(sel.masks):]
     os.makedirs(args.out, exist_ok=True)

@@ -64,5 +64,6 @@ def main():
         print(f'classification demo set written to {args.out_dir}: '
               f'{len(classes)} classes {classes}')
 
+
 if __name__ == '__main__':
     main()

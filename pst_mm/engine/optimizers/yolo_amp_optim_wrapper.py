@@ -1,10 +1,6 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
-from typing import Optional, Union
-
-import torch
 from mmdet.registry import OPTIM_WRAPPERS
 from mmengine.optim import AmpOptimWrapper
-from torch.optim import Optimizer
 
 from .yolo_optim_wrapper import YOLOOptimWrapper
 
@@ -23,6 +19,9 @@ class YOLOAmpOptimWrapper(YOLOOptimWrapper, AmpOptimWrapper):
     ``scaler.update``, ``zero_grad``. Like ``AmpOptimWrapper`` it needs an
     accelerator (CUDA, NPU, MLU or MUSA).
 
+    The arguments are :class:`YOLOOptimWrapper`'s, which passes
+    ``loss_scale`` and ``dtype`` on to ``AmpOptimWrapper`` (next in the MRO).
+
     Args:
         optimizer (Optimizer): The optimizer.
         batch_size_per_gpu (int): Images per GPU per iteration.
@@ -36,20 +35,3 @@ class YOLOAmpOptimWrapper(YOLOOptimWrapper, AmpOptimWrapper):
             None (float16).
         accumulative_counts (int): Must stay 1. Defaults to 1.
     """
-
-    def __init__(self,
-                 optimizer: Optimizer,
-                 batch_size_per_gpu: int,
-                 nbs: int = 64,
-                 clip_grad: Optional[dict] = None,
-                 loss_scale: Union[str, float, dict] = 'dynamic',
-                 dtype: Union[str, torch.dtype, None] = None,
-                 accumulative_counts: int = 1) -> None:
-        super().__init__(
-            optimizer=optimizer,
-            batch_size_per_gpu=batch_size_per_gpu,
-            nbs=nbs,
-            clip_grad=clip_grad,
-            accumulative_counts=accumulative_counts,
-            loss_scale=loss_scale,
-            dtype=dtype)

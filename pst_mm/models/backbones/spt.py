@@ -4,7 +4,7 @@
 Zhang et al., "Enhancing Vision Transformers for Object Detection via
 Context-Aware Token Selection and Packing", arXiv 2410.23608.
 """
-from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -23,19 +23,19 @@ from ..layers.select_pack_attention import (NOISE_TYPES, check_container_len,
                                             select_pack_attention,
                                             select_tokens)
 
-# SPT-T/S/B (paper Sec. 3.1, Table 1): Swin's widths and heads with 4 more
-# stage-3 blocks ("four additional blocks introduced at the third stage",
-# Sec. 4.2) for T and S; the paper's B row is read as Swin-B + 4 (its
-# Cascade Mask R-CNN then has the paper's 153 M parameters; the paper's
-# Swin-B* row, 145 M, is the one that does not fit: 140 M).
-# SPT-T/12 (App. B.2) keeps Swin-T's depths: 48 M parameters like Swin-T.
-SPT_ARCHS: Dict[str, Dict] = {
-    't': dict(embed_dims=96, depths=(2, 2, 10, 2), num_heads=(3, 6, 12, 24)),
-    't12': dict(embed_dims=96, depths=(2, 2, 6, 2), num_heads=(3, 6, 12, 24)),
-    's': dict(embed_dims=96, depths=(2, 2, 22, 2), num_heads=(3, 6, 12, 24)),
-    'b': dict(embed_dims=128, depths=(2, 2, 22, 2),
-              num_heads=(4, 8, 16, 32)),
-}
+
+def _check_spa_args(window_size: int, container_len: Optional[int],
+                    select_thr: float, noise: str, tau: float) -> int:
+    """Validate the SPA arguments shared by :class:`SPABlock` and
+    :class:`SPT`; return ``container_len`` (``window_size**2`` if None)."""
+    container_len = window_size**2 if container_len is None \
+        else container_len
+    check_container_len(container_len, window_size)
+    check_select_threshold(select_thr)
+    check_choice('noise', noise, NOISE_TYPES)
+    if not tau > 0:
+        raise ValueError(f'tau must be positive, got {tau!r}')
+    return container_len
 
 
 class SPABlock(SwinBlock):
@@ -59,9 +59,10 @@ class SPABlock(SwinBlock):
     **Gate placement (our choice, eq. 5 read literally gates the block
     input).** Gating ``r`` before ``norm1`` gives the gate almost no task
     gradient, because LayerNorm is invariant to the scale ``sigmoid(s)``
-    (measured max |grad| 0.007 vs 18.1 after the norm, design notes): the
-    gate reads ``norm1(x)`` and scales it, so the detection loss trains it
-    even with the selection loss off (a test checks this).
+    (measured max |grad| 0.007 vs 18.1 after the norm,
+    configs/spt/README.md): the gate reads ``norm1(x)`` and scales it, so
+    the detection loss trains it even with the selection loss off (a test
+    checks this).
 
     With every token selected, ``gating=False`` and ``rel_pos_bias=False``
     the block equals mmdet's :class:`SwinBlock` with a zero bias table
@@ -109,13 +110,8 @@ class SPABlock(SwinBlock):
                  gating: bool = True,
                  attn_drop_rate: float = 0.,
                  **kwargs) -> None:
-        container_len = window_size**2 if container_len is None \
-            else container_len
-        check_container_len(container_len, window_size)
-        check_select_threshold(select_thr)
-        check_choice('noise', noise, NOISE_TYPES)
-        if not tau > 0:
-            raise ValueError(f'tau must be positive, got {tau!r}')
+        container_len = _check_spa_args(window_size, container_len,
+                                        select_thr, noise, tau)
         if attn_drop_rate != 0:
             raise ValueError('SPABlock: attn_drop_rate must be 0 (packed '
                              f'attention has no dropout), got '
@@ -163,8 +159,8 @@ class SPABlock(SwinBlock):
         return (part(raster).reshape(-1), part(region).reshape(-1),
                 part(yx).reshape(-1, 2), Hp, Wp)
 
-    def _attention(self, a: Tensor, sel: Tensor, hw_shape: Tuple[int,
-                                                                 int]) -> Tensor:
+    def _attention(self, a: Tensor, sel: Tensor,
+                   hw_shape: Tuple[int, int]) -> Tensor:
         B, N, C = a.shape
         H, W = hw_shape
         perm, region, yx, Hp, Wp = self._window_layout(H, W, a.device)
@@ -271,44 +267,46 @@ class SPT(SwinTransformer):
     ``s_up = maxpool2(s_prev)`` with ``s_prev`` the previous stage's last
     score map (``ceil_mode`` matches PatchMerging's padding).
 
-    ``forward(x)`` returns the feature maps like Swin (a drop-in backbone);
-    ``forward(x, return_select=True)`` also returns an
-    :class:`SPTSelection`. ``last_selection`` keeps the latest one for
-    the selection-loss mixin and analysis tools.
+    ``forward(x)`` returns the feature maps like Swin (mmdet's and
+    mmpretrain's backbone contract: a drop-in backbone);
+    ``forward(x, return_select=True)`` also returns the
+    :class:`SPTSelection` of this call. The backbone keeps no state between
+    calls: whoever needs the selection (the selection loss of
+    :class:`~pst_mm.models.losses.SelectLossMixin`, the analysis tools)
+    asks for it in the call that computes it, so a selection can never be
+    read from a different forward than the one it belongs to.
+
+    The paper's sizes (Sec. 3.1, Table 1) are set in the configs: SPT-T/S
+    are Swin-T/S with four more stage-3 blocks (Sec. 4.2; depths 2-2-10-2
+    and 2-2-22-2), SPT-B is Swin-B + 4 (embed_dims 128, its Cascade Mask
+    R-CNN has the paper's 153 M parameters), SPT-T/12 (App. B.2) keeps
+    Swin-T's depths.
 
     Args:
-        arch (str, optional): ``'t'``, ``'t12'``, ``'s'`` or ``'b'`` set
-            ``embed_dims``, ``depths`` and ``num_heads`` (:data:`SPT_ARCHS`).
-            Defaults to None (use the explicit arguments).
         depths (Sequence[int]): Blocks per stage. Defaults to
             (2, 2, 10, 2) (SPT-T).
         num_heads (Sequence[int]): Heads per stage. Defaults to
             (3, 6, 12, 24).
         spa_stages (Sequence[int]): 0-based stages built of SPA blocks, a
             run that ends at the last stage. Defaults to (2, 3).
-        container_len, select_thr, noise, tau, rel_pos_bias,
-        pack_per_image, gating: See :class:`SPABlock`.
+        select_thr, noise, tau, container_len, pack_per_image,
+        rel_pos_bias, gating: See :class:`SPABlock` (the selection, then
+        the packing and the Table 4 ablation switches).
         **kwargs: Other :class:`SwinTransformer` arguments.
     """
 
     def __init__(self,
-                 arch: Optional[str] = None,
                  depths: Sequence[int] = (2, 2, 10, 2),
                  num_heads: Sequence[int] = (3, 6, 12, 24),
                  spa_stages: Sequence[int] = (2, 3),
-                 container_len: Optional[int] = None,
                  select_thr: float = 0.01,
                  noise: str = 'logistic',
                  tau: float = 1.0,
-                 rel_pos_bias: bool = False,
+                 container_len: Optional[int] = None,
                  pack_per_image: bool = False,
+                 rel_pos_bias: bool = False,
                  gating: bool = True,
                  **kwargs) -> None:
-        if arch is not None:
-            check_choice('arch', arch, tuple(SPT_ARCHS))
-            kwargs['embed_dims'] = SPT_ARCHS[arch]['embed_dims']
-            depths = SPT_ARCHS[arch]['depths']
-            num_heads = SPT_ARCHS[arch]['num_heads']
         depths, num_heads = tuple(depths), tuple(num_heads)
         if len(depths) != len(num_heads):
             raise ValueError(
@@ -322,11 +320,8 @@ class SPT(SwinTransformer):
                 f'spa_stages must be a non-empty run of stages ending at '
                 f'the last stage {n - 1}, got {spa_stages}')
         window_size = kwargs.get('window_size', 7)
-        container_len = window_size**2 if container_len is None \
-            else container_len
-        check_container_len(container_len, window_size)
-        check_select_threshold(select_thr)
-        check_choice('noise', noise, NOISE_TYPES)
+        container_len = _check_spa_args(window_size, container_len,
+                                        select_thr, noise, tau)
         super().__init__(depths=depths, num_heads=num_heads, **kwargs)
         self.spa_stages = spa_stages
         embed = kwargs.get('embed_dims', 96)
@@ -373,7 +368,6 @@ class SPT(SwinTransformer):
         self.stage_strides = [
             int(torch.tensor(strides[:i + 1]).prod()) for i in range(n)
         ]
-        self.last_selection: Optional[SPTSelection] = None
 
     def train(self, mode: bool = True) -> 'SPT':
         """Swin's ``train`` (keeps frozen stages in eval), returning
@@ -381,7 +375,11 @@ class SPT(SwinTransformer):
         super().train(mode)
         return self
 
-    def forward(self, x: Tensor, return_select: bool = False):
+    def forward(
+        self,
+        x: Tensor,
+        return_select: bool = False
+    ) -> Union[Tuple[Tensor, ...], Tuple[Tuple[Tensor, ...], SPTSelection]]:
         """Forward.
 
         Args:
@@ -430,21 +428,18 @@ class SPT(SwinTransformer):
                                self.num_features[i]).permute(0, 3, 1,
                                                              2).contiguous()
                 outs.append(out)
+        if not return_select:
+            return tuple(outs)
         ratios = {
             f'select_ratio_s{i + 1}': torch.stack([
                 m.float().mean() for m, st in zip(masks, stages) if st == i
             ]).mean().detach()
             for i in self.spa_stages
         }
-        selection = SPTSelection(logits, strides, masks, stages, ratios)
-        # The selection loss reads this after the detector's forward (with
-        # the graph in training); analysis tools read it in eval.
-        self.last_selection = selection
-        if return_select:
-            return tuple(outs), selection
-        return tuple(outs)
+        return tuple(outs), SPTSelection(logits, strides, masks, stages,
+                                         ratios)
 
 
 PRETRAIN_MODELS.register_module(module=SPT)
 
-__all__ = ['SPT', 'SPABlock', 'SPTSelection', 'SPT_ARCHS']
+__all__ = ['SPT', 'SPABlock', 'SPTSelection']

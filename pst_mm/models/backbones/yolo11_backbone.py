@@ -1,18 +1,17 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
-from typing import List, Sequence, Tuple
+from typing import List, Sequence
 
 import torch.nn as nn
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, OptMultiConfig
-from mmengine.model import BaseModule
-from torch import Tensor
 
 from ..layers.yolo_blocks import (YOLO_ACT_CFG, YOLO_NORM_CFG, A2C2f, C2PSA,
                                   C3k2, SPPF, get_yolo_scale, yolo_conv)
+from .base_yolo_backbone import BaseYOLOBackbone
 
 
 @MODELS.register_module()
-class YOLO11Backbone(BaseModule):
+class YOLO11Backbone(BaseYOLOBackbone):
     """CSP backbone of YOLOv11 (``arch='v11'``) and YOLOv12 (``arch='v12'``).
 
     Five stages (stride 2, 4, 8, 16, 32); at width 1 the layout is::
@@ -29,6 +28,7 @@ class YOLO11Backbone(BaseModule):
     multipliers (m/l/x use C3k inner blocks in every C3k2; l/x add the
     layer-scaled residual to the attention A2C2f). The PST paper's released
     "YOLOv11-PST" uses the v12 layout with plain (ungrouped) stride convs.
+    Input sizes that are multiples of 32 keep every level exact.
 
     Args:
         arch (str): ``'v11'`` or ``'v12'``. Defaults to 'v11'.
@@ -56,17 +56,12 @@ class YOLO11Backbone(BaseModule):
                  norm_cfg: ConfigType = YOLO_NORM_CFG,
                  act_cfg: ConfigType = YOLO_ACT_CFG,
                  init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(init_cfg=init_cfg)
         if arch not in ('v11', 'v12'):
             raise ValueError(f"arch must be 'v11' or 'v12', got {arch!r}")
-        out_indices = tuple(out_indices)
-        if not out_indices or any(i not in range(5) for i in out_indices):
-            raise ValueError(f'out_indices must be a non-empty subset of '
-                             f'0..4, got {out_indices}')
+        super().__init__(out_indices, init_cfg)
         sc = get_yolo_scale(scale)
         self.arch = arch
         self.scale = scale
-        self.out_indices = out_indices
         ch, rep = sc.channels, sc.repeats
         cfg = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
         c = [ch(64), ch(128), ch(256), ch(256), ch(512), ch(512), ch(512),
@@ -95,22 +90,5 @@ class YOLO11Backbone(BaseModule):
             stages[4].append(
                 A2C2f(c[7], c[8], rep(4), True, 1, residual, mlp_ratio,
                       **cfg))
-        self.stages = nn.ModuleList(nn.Sequential(*s) for s in stages)
-        widths = [c[0], c[2], c[4], c[6], c[8]]
-        self.out_channels = [widths[i] for i in out_indices]
-
-    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        """
-        Args:
-            x (Tensor): Images (B, 3, H, W); H and W multiples of 32 keep
-                every level exact.
-
-        Returns:
-            tuple[Tensor]: The ``out_indices`` stage outputs.
-        """
-        outs = []
-        for i, stage in enumerate(self.stages):
-            x = stage(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        self.set_stages([nn.Sequential(*s) for s in stages],
+                        [c[0], c[2], c[4], c[6], c[8]])

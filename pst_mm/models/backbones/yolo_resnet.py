@@ -1,13 +1,13 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
-from typing import Sequence, Tuple
+from typing import Sequence
 
 import torch.nn as nn
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, OptMultiConfig
-from mmengine.model import BaseModule
 from torch import Tensor
 
 from ..layers.yolo_blocks import YOLO_ACT_CFG, YOLO_NORM_CFG, yolo_conv
+from .base_yolo_backbone import BaseYOLOBackbone
 
 
 class YOLOResNetBlock(nn.Module):
@@ -47,7 +47,7 @@ class YOLOResNetBlock(nn.Module):
 
 
 @MODELS.register_module()
-class YOLOResNet(BaseModule):
+class YOLOResNet(BaseYOLOBackbone):
     """The bottleneck ResNet of the PST paper's Table 1 detectors (the
     reference ``ResNetLayer`` backbone).
 
@@ -86,16 +86,11 @@ class YOLOResNet(BaseModule):
                  norm_cfg: ConfigType = YOLO_NORM_CFG,
                  act_cfg: ConfigType = YOLO_ACT_CFG,
                  init_cfg: OptMultiConfig = None) -> None:
-        super().__init__(init_cfg=init_cfg)
         if depth not in self.arch_settings:
             raise ValueError(f'YOLOResNet depth must be one of '
                              f'{sorted(self.arch_settings)}, got {depth!r}')
-        out_indices = tuple(out_indices)
-        if not out_indices or any(i not in range(5) for i in out_indices):
-            raise ValueError(f'out_indices must be a non-empty subset of '
-                             f'0..4, got {out_indices}')
+        super().__init__(out_indices, init_cfg)
         self.depth = depth
-        self.out_indices = out_indices
         cfg = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
         stages = [
             nn.Sequential(
@@ -114,20 +109,4 @@ class YOLOResNet(BaseModule):
             stages.append(nn.Sequential(*blocks))
             in_ch = 4 * ch
             widths.append(in_ch)
-        self.stages = nn.ModuleList(stages)
-        self.out_channels = [widths[i] for i in out_indices]
-
-    def forward(self, x: Tensor) -> Tuple[Tensor, ...]:
-        """
-        Args:
-            x (Tensor): Images (B, 3, H, W).
-
-        Returns:
-            tuple[Tensor]: The ``out_indices`` stage outputs.
-        """
-        outs = []
-        for i, stage in enumerate(self.stages):
-            x = stage(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return tuple(outs)
+        self.set_stages(stages, widths)

@@ -5,7 +5,7 @@ from the VOC object boxes."""
 from mmpretrain.models.classifiers import ImageClassifier
 from mmpretrain.registry import MODELS
 
-from ..detectors.select_loss import SelectLossMixin
+from ..losses.select_loss import SelectLossMixin
 
 
 @MODELS.register_module()
@@ -17,7 +17,7 @@ class SPTImageClassifier(SelectLossMixin, ImageClassifier):
     x1y1x2y2 in input pixels), e.g. from
     :class:`~pst_mm.datasets.VOCWithBoxes` packed with
     ``PackInputs(algorithm_keys=('gt_bboxes', ))``; the targets are built by
-    the same :func:`~pst_mm.models.detectors.build_select_targets` as for
+    the same :func:`~pst_mm.models.losses.build_select_targets` as for
     the detectors. ``predict`` needs no boxes and stores each image's select
     ratios in its metainfo (for :class:`~pst_mm.evaluation.
     SelectRatioMetric`).

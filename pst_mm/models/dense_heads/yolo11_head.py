@@ -26,8 +26,8 @@ class YOLOv11Head(BaseDenseHead):
     then a 1x1 conv to ``4 x R`` bin logits: each side of the box as a
     distribution over R = ``reg_max`` bins, stride units) and a class
     tower (YOLOv11: two [3x3 depthwise conv, 1x1 conv] pairs of width
-    ``max(C0, min(num_classes, 100))``; ``legacy_cls_branch=True``: two
-    plain 3x3 convs as in YOLOv8), then a 1x1 conv to the class logits.
+    ``max(C0, min(num_classes, 100))``), then a 1x1 conv to the class
+    logits.
     The box is decoded as the expectation of each side's softmax
     (distribution focal loss, Li et al., 2020) around point priors at the
     cell centres.
@@ -56,7 +56,6 @@ class YOLOv11Head(BaseDenseHead):
             (8, 16, 32).
         reg_max (int): Bins per side (R; mmdet's ``reg_max`` R - 1).
             Defaults to 16.
-        legacy_cls_branch (bool): YOLOv8 class tower. Defaults to False.
         loss_cls (dict): Classification loss. Defaults to sigmoid BCE,
             weight 0.5.
         loss_bbox (dict): Box loss. Defaults to :class:`YOLOCIoULoss`,
@@ -70,9 +69,10 @@ class YOLOv11Head(BaseDenseHead):
             beta 6).
         test_cfg (dict, optional): ``score_thr``, ``nms``, ``nms_pre``,
             ``max_per_img``. Defaults to None.
-        norm_cfg (dict): Norm config. Defaults to BN (eps 1e-3,
-            momentum 0.03).
-        act_cfg (dict): Activation config. Defaults to SiLU.
+        norm_cfg (dict): Norm config of the tower convs. Defaults to
+            ``YOLO_NORM_CFG`` (BN, eps 1e-3, momentum 0.03).
+        act_cfg (dict): Activation config of the tower convs. Defaults to
+            ``YOLO_ACT_CFG`` (SiLU).
         init_cfg (dict | list[dict], optional): Initialization config.
             Defaults to None.
 
@@ -91,7 +91,6 @@ class YOLOv11Head(BaseDenseHead):
                  in_channels: Sequence[int],
                  strides: Sequence[int] = (8, 16, 32),
                  reg_max: int = 16,
-                 legacy_cls_branch: bool = False,
                  loss_cls: ConfigType = dict(
                      type='CrossEntropyLoss',
                      use_sigmoid=True,
@@ -144,22 +143,15 @@ class YOLOv11Head(BaseDenseHead):
                     yolo_conv(c, reg_ch, 3, **cfg),
                     yolo_conv(reg_ch, reg_ch, 3, **cfg),
                     nn.Conv2d(reg_ch, 4 * reg_max, 1)))
-            if legacy_cls_branch:
-                tower = [
-                    yolo_conv(c, cls_ch, 3, **cfg),
-                    yolo_conv(cls_ch, cls_ch, 3, **cfg)
-                ]
-            else:
-                tower = [
+            self.cls_convs.append(
+                nn.Sequential(
                     nn.Sequential(
                         yolo_conv(c, c, 3, groups=c, **cfg),
                         yolo_conv(c, cls_ch, 1, **cfg)),
                     nn.Sequential(
                         yolo_conv(cls_ch, cls_ch, 3, groups=cls_ch, **cfg),
-                        yolo_conv(cls_ch, cls_ch, 1, **cfg))
-                ]
-            self.cls_convs.append(
-                nn.Sequential(*tower, nn.Conv2d(cls_ch, num_classes, 1)))
+                        yolo_conv(cls_ch, cls_ch, 1, **cfg)),
+                    nn.Conv2d(cls_ch, num_classes, 1)))
         self.dfl_bins = nn.Parameter(
             torch.arange(reg_max, dtype=torch.float), requires_grad=False)
 

@@ -5,7 +5,7 @@ from mmdet.models.detectors import (CascadeRCNN, FasterRCNN, MaskRCNN,
                                     RetinaNet)
 from mmdet.registry import MODELS
 
-from .select_loss import SelectLossMixin
+from ..losses.select_loss import SelectLossMixin
 
 
 @MODELS.register_module()

@@ -2,8 +2,9 @@
 from .afpn_attention import (DynamicTextureAttention,
                              ForegroundAwareCoAttention)
 from .context_attention import ContextExtraction, MeanAffinityAttention
-from .pst import (PST_WIDTH_FACTORS, PSABlock, PyramidSparseAttention,
-                  PyramidSparseTransformer, pst_embed_channels, set_pst_topk)
+from .pst import (PST_CFG_DEFAULTS, PSABlock, PSTConfigMixin,
+                  PyramidSparseAttention, PyramidSparseTransformer,
+                  set_pst_topk)
 from .psa_kernel import (PSAOutput, pyramid_sparse_attention,
                          pyramid_sparse_attention_parts)
 from .reassembly import (ChannelReweightedSum, DualLevelReassembly,
@@ -15,7 +16,7 @@ from .sparse_attention_block import SparseAttentionBlock, select_local_peaks
 __all__ = [
     'pyramid_sparse_attention', 'pyramid_sparse_attention_parts', 'PSAOutput',
     'PyramidSparseAttention', 'PSABlock', 'PyramidSparseTransformer',
-    'PST_WIDTH_FACTORS', 'pst_embed_channels', 'set_pst_topk',
+    'PST_CFG_DEFAULTS', 'PSTConfigMixin', 'set_pst_topk',
     'content_aware_reassembly', 'DualLevelReassembly', 'ChannelReweightedSum',
     'MultiLevelGlobalContext', 'ContextExtraction', 'MeanAffinityAttention',
     'DynamicTextureAttention', 'ForegroundAwareCoAttention',

@@ -5,13 +5,15 @@ Plain PyTorch, no registry: every module and test calls
 :func:`pyramid_sparse_attention` (or :func:`pyramid_sparse_attention_parts`
 when the coarse and fine outputs or the selection are needed separately).
 """
-import logging
 import math
+import warnings
 from typing import NamedTuple, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from .checks import check_choice, check_topk
 
 # 'triton': the 'sdpa' path whose eq. 3 scores come from the Triton kernel of
 # psa_triton.py (falls back to the portable route, with one log line, where
@@ -27,13 +29,6 @@ SCORES = ('mean_prob', 'mean_logit')
 # float32 elements (16 MiB) over all samples and heads, which still keeps the
 # matmuls large enough to run at full speed.
 _SCORE_CHUNK_ELEMS = 1 << 22
-# Inference uses the fused log-sum-exp route for the scores where a private
-# fused kernel provides it (see _selection_scores_from_lse); tests switch it
-# off to check the portable chunked path.
-_USE_FUSED_SCORES = True
-
-logger = logging.getLogger(__name__)
-_LOGGED_FALLBACKS = set()
 
 
 class PSAOutput(NamedTuple):
@@ -73,12 +68,9 @@ def _check_inputs(q: Tensor, k: Tensor, v: Tensor, k_fine: Tensor,
                   v_fine: Tensor, fine_hw: Sequence[int],
                   coarse_hw: Sequence[int], topk: int, impl: str,
                   score: str) -> None:
-    if impl not in IMPLS:
-        raise ValueError(f'impl must be one of {IMPLS}, got {impl!r}')
-    if score not in SCORES:
-        raise ValueError(f'score must be one of {SCORES}, got {score!r}')
-    if isinstance(topk, bool) or not isinstance(topk, int) or topk < 0:
-        raise ValueError(f'topk must be a non-negative int, got {topk!r}')
+    check_choice('impl', impl, IMPLS)
+    check_choice('score', score, SCORES)
+    check_topk(topk)
     names = ('q', 'k', 'v', 'k_fine', 'v_fine')
     tensors = (q, k, v, k_fine, v_fine)
     for name, t in zip(names, tensors):
@@ -131,12 +123,17 @@ def _resolve_impl(impl: str, device: torch.device) -> str:
 
 
 def _log_fallback_once(reason: str) -> None:
-    """One log line per distinct reason the Triton kernel was not used."""
-    if reason in _LOGGED_FALLBACKS or torch.compiler.is_compiling():
+    """Warn that the Triton kernel was not used, and why.
+
+    A ``RuntimeWarning`` rather than a log line: Python's warning filters
+    (``'default'``) already show each distinct reason once, so pst-mm keeps
+    no module-level record of what it has reported.
+    """
+    if torch.compiler.is_compiling():
         return
-    _LOGGED_FALLBACKS.add(reason)
-    logger.warning('PSA: Triton selection-score kernel unavailable (%s); '
-                   'using the portable score path', reason)
+    warnings.warn(
+        f'PSA: Triton selection-score kernel unavailable ({reason}); using '
+        'the portable score path', RuntimeWarning)
 
 
 def _triton_scores(q: Tensor, k: Tensor, lse: Tensor,
@@ -279,20 +276,27 @@ def pyramid_sparse_attention_parts(q: Tensor,
                                    score_thr: float = 1e-6,
                                    impl: str = 'auto',
                                    score: str = 'mean_prob',
-                                   selected_mass: bool = False) -> PSAOutput:
+                                   selected_mass: bool = False,
+                                   fused_scores: bool = True,
+                                   checked: bool = False) -> PSAOutput:
     """Pyramid Sparse Attention returning the coarse and fine parts.
 
-    See :func:`pyramid_sparse_attention` for the arguments. The selection
-    (top-k of the selection scores) carries no gradient: it only picks
-    indices.
+    See :func:`pyramid_sparse_attention` for the other arguments. The
+    selection (top-k of the selection scores) carries no gradient: it only
+    picks indices.
 
     Args:
         selected_mass (bool): Also return ``sel_mass`` and ``sel_coarse``
             (see :class:`PSAOutput`), which the ``'refine'`` fusion needs.
             They cost one ``N x k`` logit pass. Defaults to False.
+        checked (bool): The caller has already validated every argument
+            (:class:`PyramidSparseAttention` checks its inputs and options
+            once, at its own boundary), so they are not checked again.
+            Defaults to False.
     """
-    _check_inputs(q, k, v, k_fine, v_fine, fine_hw, coarse_hw, topk, impl,
-                  score)
+    if not checked:
+        _check_inputs(q, k, v, k_fine, v_fine, fine_hw, coarse_hw, topk,
+                      impl, score)
     impl = _resolve_impl(impl, q.device)
     H, W = (int(x) for x in fine_hw)
     Wu = int(coarse_hw[1])
@@ -314,7 +318,7 @@ def pyramid_sparse_attention_parts(q: Tensor,
         coarse = None
         grad = torch.is_grad_enabled() and any(
             t.requires_grad for t in (q, k, v))
-        if (prob_scores or selected_mass) and _USE_FUSED_SCORES and not grad:
+        if (prob_scores or selected_mass) and fused_scores and not grad:
             fused = _fused_attention_lse(q, k, v, scale)
             if fused is not None:
                 coarse, lse = fused
@@ -380,17 +384,11 @@ def pyramid_sparse_attention_parts(q: Tensor,
                      sel_coarse)
 
 
-def pyramid_sparse_attention(q: Tensor,
-                             k: Tensor,
-                             v: Tensor,
-                             k_fine: Tensor,
-                             v_fine: Tensor,
-                             fine_hw: Sequence[int],
-                             coarse_hw: Sequence[int],
-                             topk: int,
-                             score_thr: float = 1e-6,
-                             impl: str = 'auto',
-                             score: str = 'mean_prob') -> Tensor:
+def pyramid_sparse_attention(
+        q: Tensor, k: Tensor, v: Tensor, k_fine: Tensor, v_fine: Tensor,
+        fine_hw: Sequence[int], coarse_hw: Sequence[int], topk: int,
+        score_thr: float = 1e-6, impl: str = 'auto',
+        score: str = 'mean_prob', fused_scores: bool = True) -> Tensor:
     """Pyramid Sparse Attention: coarse cross-attention plus sparse fine
     attention over the 2x2 patches under the top-k coarse keys.
 
@@ -438,11 +436,18 @@ def pyramid_sparse_attention(q: Tensor,
             Defaults to ``'auto'``.
         score (str): Selection score, ``'mean_prob'`` (paper eq. 3) or
             ``'mean_logit'`` (official code). Defaults to 'mean_prob'.
+        fused_scores (bool): At inference (no autograd), take the eq. 3
+            scores from the fused log-sum-exp route where a private fused
+            kernel provides it (see :func:`_selection_scores_from_lse`).
+            False runs the portable chunked route instead: the same scores
+            from one explicit ``q k^T`` pass, which a FLOP counter sees
+            (:func:`pst_mm.utils.complexity.count_complexity`) and tests
+            compare with the fused one. Defaults to True.
 
     Returns:
         Tensor: Shape (B, h, N, d).
     """
-    out = pyramid_sparse_attention_parts(q, k, v, k_fine, v_fine, fine_hw,
-                                         coarse_hw, topk, score_thr, impl,
-                                         score)
+    out = pyramid_sparse_attention_parts(
+        q, k, v, k_fine, v_fine, fine_hw, coarse_hw, topk, score_thr, impl,
+        score, fused_scores=fused_scores)
     return out.coarse if out.fine is None else out.coarse + out.fine

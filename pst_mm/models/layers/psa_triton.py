@@ -71,6 +71,19 @@ def triton_unsupported(q: Tensor, k: Tensor) -> Optional[str]:
 if triton is not None:
 
     @triton.jit
+    def _load_tile(ptr, rows, row_stride, cols, row_mask, col_mask,
+                   UPCAST: tl.constexpr):
+        """A (rows x cols) tile of a matrix with unit column stride, zero
+        outside the masks; float32 with ``UPCAST``."""
+        tile = tl.load(
+            ptr + rows[:, None] * row_stride + cols[None, :],
+            mask=row_mask[:, None] & col_mask[None, :],
+            other=0.0)
+        if UPCAST:
+            tile = tile.to(tl.float32)
+        return tile
+
+    @triton.jit
     def _selection_score_kernel(Q, K, LSE, OUT, N, M, qk_scale, inv_n,
                                 stride_qb, stride_qn, stride_kb, stride_km,
                                 stride_lb, D: tl.constexpr,
@@ -92,25 +105,15 @@ if triton is not None:
         offs_d = tl.arange(0, BLOCK_D)
         d_mask = offs_d < D
         m_mask = offs_m < M
-        k = tl.load(
-            K + bh * stride_kb + offs_m[:, None] * stride_km +
-            offs_d[None, :],
-            mask=m_mask[:, None] & d_mask[None, :],
-            other=0.0)
-        if UPCAST:
-            k = k.to(tl.float32)
+        k = _load_tile(K + bh * stride_kb, offs_m, stride_km, offs_d, m_mask,
+                       d_mask, UPCAST)
         acc = tl.zeros([BLOCK_M], dtype=tl.float32)
         LOG2E: tl.constexpr = 1.4426950408889634
         for start in range(0, N, BLOCK_N):
             offs_n = start + tl.arange(0, BLOCK_N)
             n_mask = offs_n < N
-            q = tl.load(
-                Q + bh * stride_qb + offs_n[:, None] * stride_qn +
-                offs_d[None, :],
-                mask=n_mask[:, None] & d_mask[None, :],
-                other=0.0)
-            if UPCAST:
-                q = q.to(tl.float32)
+            q = _load_tile(Q + bh * stride_qb, offs_n, stride_qn, offs_d,
+                           n_mask, d_mask, UPCAST)
             if IEEE or UPCAST:
                 s = tl.dot(q, tl.trans(k), input_precision='ieee')
             else:

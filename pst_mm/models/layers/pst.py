@@ -2,9 +2,16 @@
 """Pyramid Sparse Transformer modules (PST paper, Sec. 3.1, Fig. 2).
 
 These are plain ``nn.Module``/``BaseModule`` building blocks with no registry:
-the necks in :mod:`pst_mm.models.necks` wrap them.
+the necks in :mod:`pst_mm.models.necks` wrap them, each building its PSTs from
+one ``pst_cfg`` dict (:class:`PSTConfigMixin`).
+
+Inputs are validated once, at the boundary a caller uses: a PST checks its
+inputs and calls its blocks with ``checked=True``, and the attention then calls
+the kernel with ``checked=True``, so neither checks again.
 """
-from typing import Iterator, List, Optional
+import inspect
+from types import MappingProxyType
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -13,7 +20,8 @@ from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule, ModuleList
 from torch import Tensor
 
-from .checks import (check_choice, check_residual_init,
+from .checks import (RENAMED, check_choice, check_fine_and_upper,
+                     check_positive_ints, check_residual_init, check_topk,
                      raise_on_shape_mismatch, reject_renamed)
 from .psa_kernel import IMPLS, SCORES, pyramid_sparse_attention_parts
 from .yolo_blocks import YOLOConv
@@ -36,27 +44,6 @@ CONCAT_INPUTS = ('embed', 'raw')
 CPE_UPSAMPLES = ('bilinear', 'nearest')
 WEIGHT_INITS = ('trunc_normal', 'kaiming')
 CONV_INITS = ('kaiming', 'pytorch')
-
-# Width presets: C' scales 1:2:4 for N/S/M, capped at 2048 (paper Sec. 3.1).
-PST_WIDTH_FACTORS = {'n': 1, 's': 2, 'm': 4}
-PST_MAX_CHANNELS = 2048
-
-
-def pst_embed_channels(base: int, preset: str) -> int:
-    """C' of a width preset: ``min(base * {n: 1, s: 2, m: 4}[preset], 2048)``.
-
-    Args:
-        base (int): C' of the N preset.
-        preset (str): One of ``'n'``, ``'s'``, ``'m'`` (case-insensitive).
-
-    Returns:
-        int: The embedding width C'.
-    """
-    key = str(preset).lower()
-    if key not in PST_WIDTH_FACTORS:
-        raise ValueError(f'unknown PST width preset {preset!r}; expected one '
-                         f'of {sorted(PST_WIDTH_FACTORS)}')
-    return min(base * PST_WIDTH_FACTORS[key], PST_MAX_CHANNELS)
 
 
 def _to_heads(x: Tensor, num_heads: int) -> Tensor:
@@ -97,9 +84,10 @@ class PyramidSparseAttention(BaseModule):
     attention on at inference without retraining.
 
     The defaults follow the authors' code where the paper is silent or
-    differs from it (``../design/PST_OFFICIAL_CODE.md`` in the project's
-    shared notes): bilinear CPE upsampling, trunc-normal initialisation (set
-    by :class:`PSABlock`). Selection follows the paper (eq. 3 scores,
+    differs from it (the authors' released code, github.com/inlmouse/P2HCT;
+    ``configs/pst_det/README.md`` lists the options): bilinear CPE
+    upsampling, trunc-normal initialisation (set by :class:`PSABlock`).
+    Selection follows the paper (eq. 3 scores,
     threshold) and never adds noise: the official code adds Gumbel noise to
     its selection scores on every forward, inference included, so its fine
     attention is random at test time.
@@ -130,8 +118,9 @@ class PyramidSparseAttention(BaseModule):
             coarse-only, and it was the one rule within seed noise of
             coarse-only on both demo sets (6 detection, 3 classification
             seeds); the plain sum lost 0.033 mAP with Kaiming-initialised
-            blocks, the untrained gate 3.8 top-1 (README, "Stability and
-            fine attention at test time"). The paper-model configs set ``'gate'`` to build the
+            blocks, the untrained gate 3.8 top-1 (configs/demo/README.md,
+            "Stability and fine attention at test time"). The paper-model
+            configs set ``'gate'`` to build the
             official layout. See ``FUSIONS``. Defaults to 'sum_norm'.
         cpe_upsample (str): How the CPE of the coarse V reaches H x W:
             ``'bilinear'`` (official code, ``align_corners=False``) or
@@ -153,6 +142,13 @@ class PyramidSparseAttention(BaseModule):
         norm_cfg (dict): Norm layer after every conv. Defaults to BN.
         init_cfg (dict | list[dict], optional): Initialization config.
             Defaults to None.
+
+    Attributes:
+        fused_scores (bool): The kernel's ``fused_scores``: at inference the
+            eq. 3 scores come from the fused log-sum-exp route. A per-module
+            switch, not a build option: a FLOP counter sets it to False on
+            the model it counts (:func:`~pst_mm.utils.complexity.
+            count_complexity`). Defaults to True.
     """
 
     def __init__(self,
@@ -190,6 +186,7 @@ class PyramidSparseAttention(BaseModule):
         self.cpe_upsample = cpe_upsample
         self._fine_in_training = fine_in_training  # set again below
         self.impl = impl
+        self.fused_scores = True
         self.topk = topk  # validated by the property setter
 
         conv = dict(norm_cfg=norm_cfg, act_cfg=None)
@@ -219,8 +216,7 @@ class PyramidSparseAttention(BaseModule):
 
     @topk.setter
     def topk(self, value: int) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError(f'topk must be a non-negative int, got {value!r}')
+        check_topk(value)
         if value > 0 and self.attn != 'softmax':
             raise ValueError(
                 f"attn={self.attn!r} has no attention matrix to select fine "
@@ -247,8 +243,8 @@ class PyramidSparseAttention(BaseModule):
         # default find_unused_parameters=False) fails on parameters that get
         # none: freeze them then. They keep their initial weights, as in the
         # official code, whose gate is never trained either.
-        for m in (getattr(self, 'gate', None), getattr(self, 'kv_fine',
-                                                         None)):
+        for m in (getattr(self, 'gate', None),
+                  getattr(self, 'kv_fine', None)):
             if m is not None:
                 m.requires_grad_(self._fine_in_training)
 
@@ -263,19 +259,8 @@ class PyramidSparseAttention(BaseModule):
         return self.topk
 
     def _check(self, x: Tensor, upper: Tensor) -> None:
-        if x.dim() != 4 or upper.dim() != 4:
-            raise ValueError(f'x and upper must be 4-D (B, C, H, W), got '
-                             f'{tuple(x.shape)} and {tuple(upper.shape)}')
-        C = self.embed_dims
-        if x.shape[1] != C or upper.shape[1] != C:
-            raise ValueError(f'x and upper must have {C} channels, got '
-                             f'{x.shape[1]} and {upper.shape[1]}')
-        H, W = x.shape[-2:]
-        if tuple(upper.shape[-2:]) != ((H + 1) // 2, (W + 1) // 2):
-            raise ValueError(
-                f'upper must be ceil(H/2) x ceil(W/2) = '
-                f'{((H + 1) // 2, (W + 1) // 2)} for x of {H}x{W}, got '
-                f'{upper.shape[-2]}x{upper.shape[-1]}')
+        check_fine_and_upper(x, upper, (self.embed_dims, ) * 2,
+                             ('embed_dims', ) * 2)
 
     def _attend(self, x: Tensor, upper: Tensor, topk: int):
         """Project X and U and run the kernel.
@@ -296,10 +281,13 @@ class PyramidSparseAttention(BaseModule):
             k_fine, v_fine = _to_heads(kf_map, h), _to_heads(vf_map, h)
         else:  # unused by the kernel when topk == 0
             k_fine, v_fine = q, q
+        # the inputs were checked by forward / selection, the options at
+        # build time
         parts = pyramid_sparse_attention_parts(
             q, k, v, k_fine, v_fine, tuple(x.shape[-2:]),
             tuple(upper.shape[-2:]), topk, self.score_thr, self.impl,
-            self.score, selected_mass=self.fusion == 'refine')
+            self.score, selected_mass=self.fusion == 'refine',
+            fused_scores=self.fused_scores, checked=True)
         return parts, parts.coarse, v_map
 
     @torch.no_grad()
@@ -319,19 +307,24 @@ class PyramidSparseAttention(BaseModule):
             raise ValueError(f'attn={self.attn!r} selects no fine tokens')
         self._check(x, upper)
         topk = self.topk if topk is None else topk
+        check_topk(topk)
         return self._attend(x, upper, max(topk, 1))[0]
 
-    def forward(self, x: Tensor, upper: Tensor) -> Tensor:
+    def forward(self, x: Tensor, upper: Tensor,
+                checked: bool = False) -> Tensor:
         """Attend from the fine map ``x`` to the coarse map ``upper``.
 
         Args:
             x (Tensor): Fine map X, (B, C', H, W).
             upper (Tensor): Coarse map U, (B, C', ceil(H/2), ceil(W/2)).
+            checked (bool): The caller (a :class:`PyramidSparseTransformer`)
+                has already checked the inputs. Defaults to False.
 
         Returns:
             Tensor: (B, C', H, W).
         """
-        self._check(x, upper)
+        if not checked:
+            self._check(x, upper)
         H, W = x.shape[-2:]
         parts, out, v_map = self._attend(x, upper, self.active_topk())
         if parts is not None and parts.fine is not None:
@@ -463,8 +456,12 @@ class PSABlock(BaseModule):
         super().init_weights()
         self._init_convs()
 
-    def forward(self, x: Tensor, upper: Tensor) -> Tensor:
-        x = x + self.attn(x, upper)
+    def forward(self, x: Tensor, upper: Tensor,
+                checked: bool = False) -> Tensor:
+        """``x``: (B, C', H, W); ``upper``: (B, C', ceil(H/2), ceil(W/2));
+        ``checked``: the caller has already checked them (see
+        :meth:`PyramidSparseAttention.forward`)."""
+        x = x + self.attn(x, upper, checked=checked)
         return x + self.mlp(x)
 
 
@@ -547,12 +544,12 @@ class PyramidSparseTransformer(BaseModule):
                 raise ValueError(f'expand_ratio must be > 0, got '
                                  f'{expand_ratio!r}')
             embed_channels = int(out_channels * expand_ratio)
-        for name, val in (('in_channels', in_channels),
-                          ('upper_channels', upper_channels),
-                          ('out_channels', out_channels),
-                          ('embed_channels', embed_channels)):
-            if not isinstance(val, int) or val <= 0:
-                raise ValueError(f'{name} must be a positive int, got {val!r}')
+        check_positive_ints(
+            'PyramidSparseTransformer',
+            in_channels=in_channels,
+            upper_channels=upper_channels,
+            out_channels=out_channels,
+            embed_channels=embed_channels)
         self.in_channels = in_channels
         self.upper_channels = upper_channels
         self.out_channels = out_channels
@@ -592,34 +589,126 @@ class PyramidSparseTransformer(BaseModule):
             'num_heads or share_kv)')
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def forward(self, x: Tensor, upper: Tensor) -> Tensor:
+    def forward(self, x: Tensor, upper: Tensor,
+                checked: bool = False) -> Tensor:
         """
         Args:
             x (Tensor): Fine map, (B, C, H, W).
             upper (Tensor): Coarse map, (B, C_up, ceil(H/2), ceil(W/2)).
+            checked (bool): The caller (a neck) has already checked the
+                inputs. Defaults to False.
 
         Returns:
             Tensor: (B, out_channels, H, W).
         """
-        if x.dim() != 4 or upper.dim() != 4:
-            raise ValueError(f'x and upper must be 4-D (B, C, H, W), got '
-                             f'{tuple(x.shape)} and {tuple(upper.shape)}')
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f'x has {x.shape[1]} channels, expected '
-                             f'in_channels={self.in_channels}')
-        if upper.shape[1] != self.upper_channels:
-            raise ValueError(f'upper has {upper.shape[1]} channels, expected '
-                             f'upper_channels={self.upper_channels}')
-        if x.shape[0] != upper.shape[0]:
-            raise ValueError(f'batch sizes differ: x {x.shape[0]}, upper '
-                             f'{upper.shape[0]}')
+        if not checked:
+            check_fine_and_upper(x, upper,
+                                 (self.in_channels, self.upper_channels),
+                                 ('in_channels', 'upper_channels'))
         u = self.upper_conv(upper)
         y = self.in_conv(x)
         outs: List[Tensor] = [y if self.concat_input == 'embed' else x]
         for block in self.blocks:
-            y = block(y, u)
+            # the 1x1 convs keep the checked grids and batch
+            y = block(y, u, checked=True)
             outs.append(y)
         return self.out_conv(torch.cat(outs, dim=1))
+
+
+def _keyword_defaults(fn, exclude: Sequence[str]) -> Dict[str, Any]:
+    """The keyword arguments of ``fn`` that have a default, but ``exclude``.
+    """
+    return {
+        name: p.default
+        for name, p in inspect.signature(fn).parameters.items()
+        if p.default is not p.empty and name not in exclude
+    }
+
+
+#: Every option a neck's ``pst_cfg`` may hold, with the defaults of
+#: :class:`PyramidSparseTransformer` and :class:`PyramidSparseAttention`
+#: (read from their signatures: those are the one place the defaults live).
+#: Left out are what the neck itself sets: the channels, the token width C'
+#: (the neck's ``embed_channels``), ``norm_cfg``/``act_cfg`` (shared with the
+#: neck's own convs) and ``init_cfg``.
+PST_CFG_DEFAULTS: Mapping[str, Any] = MappingProxyType({
+    **_keyword_defaults(
+        PyramidSparseTransformer.__init__,
+        ('embed_channels', 'expand_ratio', 'norm_cfg', 'act_cfg', 'init_cfg')),
+    **_keyword_defaults(PyramidSparseAttention.__init__,
+                        ('norm_cfg', 'init_cfg'))
+})
+
+# Why a key is not a pst_cfg option, where it has a better answer than the
+# list of allowed keys.
+_NOT_PST_CFG = MappingProxyType({
+    'embed_channels': "C' is the neck's own embed_channels",
+    'expand_ratio': "C' is the neck's own embed_channels",
+    'norm_cfg': "the neck's own norm_cfg",
+    'act_cfg': "the neck's own act_cfg",
+    **RENAMED
+})
+
+
+class PSTConfigMixin:
+    """For a module (a neck) that builds its PSTs from one ``pst_cfg`` dict.
+
+    A subclass lists its own defaults in :attr:`pst_defaults` and the
+    arguments it no longer takes in :attr:`removed_args`, and calls
+    :meth:`resolve_pst_cfg` once in ``__init__``.
+    """
+
+    #: The class's defaults over :data:`PST_CFG_DEFAULTS` (read-only).
+    pst_defaults: Mapping[str, Any] = MappingProxyType({})
+    #: Arguments the class no longer takes: name -> what replaced it.
+    removed_args: Mapping[str, str] = MappingProxyType({})
+
+    def resolve_pst_cfg(self, pst_cfg: Optional[Mapping[str, Any]],
+                        kwargs: Mapping[str, Any],
+                        **computed) -> Dict[str, Any]:
+        """Validate ``pst_cfg`` and return every PST option.
+
+        Args:
+            pst_cfg (Mapping, optional): The user's options.
+            kwargs (Mapping): The constructor's left-over keyword arguments:
+                a PST option given there (the old spelling), a removed
+                argument or any other raises a ``TypeError`` that names the
+                new spelling.
+            **computed: Defaults the class computes at build time (e.g. the
+                block count of a YOLO scale), over :attr:`pst_defaults`.
+
+        Returns:
+            dict: :data:`PST_CFG_DEFAULTS`, then :attr:`pst_defaults`, then
+            ``computed``, then ``pst_cfg``.
+        """
+        owner = type(self).__name__
+        moved = {k: f'{k!r} is now pst_cfg=dict({k}=...)'
+                 for k in PST_CFG_DEFAULTS}
+        moved['zero_init_residual'] = (
+            'zero_init_residual was replaced by pst_cfg=dict(residual_init='
+            '...) (zero_init_residual=True is residual_init=0.0)')
+        reject_renamed(owner, kwargs, {**moved, **self.removed_args})
+        pst_cfg = dict(pst_cfg or {})
+        for key in pst_cfg:
+            if key not in PST_CFG_DEFAULTS:
+                why = f' ({_NOT_PST_CFG[key]})' if key in _NOT_PST_CFG else ''
+                raise ValueError(
+                    f'{owner}: unknown pst_cfg key {key!r}{why}; allowed '
+                    f'keys: {", ".join(sorted(PST_CFG_DEFAULTS))}')
+        return {
+            **PST_CFG_DEFAULTS,
+            **self.pst_defaults,
+            **computed,
+            **pst_cfg
+        }
+
+    @property
+    def topk(self) -> int:
+        """Fine-attention top-k of the module's PSTs (0 without any)."""
+        for m in self.modules():
+            if isinstance(m, PyramidSparseAttention):
+                return m.topk
+        return 0
 
 
 def set_pst_topk(model: nn.Module, topk: int) -> int:

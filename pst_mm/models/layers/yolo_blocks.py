@@ -9,7 +9,7 @@ activation dropped where the reference has none); BN uses the reference
 detectors' eps 1e-3 / momentum 0.03.
 """
 import math
-from typing import List, Sequence, Tuple
+from typing import Callable, Tuple
 
 import torch
 import torch.nn as nn
@@ -145,6 +145,12 @@ class YOLOBottleneck(nn.Module):
             Defaults to 0.5.
         norm_cfg (dict): Norm config. Defaults to ``YOLO_NORM_CFG``.
         act_cfg (dict): Activation config. Defaults to SiLU.
+
+    Example:
+        >>> import torch
+        >>> block = YOLOBottleneck(32, 32)
+        >>> tuple(block(torch.rand(1, 32, 16, 16)).shape)
+        (1, 32, 16, 16)
     """
 
     def __init__(self,
@@ -167,7 +173,48 @@ class YOLOBottleneck(nn.Module):
         return x + out if self.add else out
 
 
-class C2f(nn.Module):
+class _ELANBlock(nn.Module):
+    """The aggregation C2f (YOLOv8) and A2C2f (YOLOv12) share: ``conv1``
+    maps the input to ``num_splits`` parts of ``mid_channels``; each block
+    reads the previous part or block output; ``conv2`` fuses the concat of
+    all parts and block outputs.
+
+    Args:
+        in_channels (int): Input channels.
+        out_channels (int): Output channels.
+        mid_channels (int): Channels of each part and block output.
+        num_splits (int): Parts ``conv1`` makes.
+        num_blocks (int): Blocks in the chain.
+        make_block (Callable[[int], nn.Module]): Builds one block of the
+            given width (called after the two convs are built, so the
+            modules are created, and initialised, in the reference order).
+        norm_cfg (dict): Norm config.
+        act_cfg (dict): Activation config.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int,
+                 mid_channels: int, num_splits: int, num_blocks: int,
+                 make_block: Callable[[int], nn.Module],
+                 norm_cfg: ConfigType, act_cfg: ConfigType) -> None:
+        super().__init__()
+        self.mid_channels = mid_channels
+        self.num_splits = num_splits
+        cfg = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
+        self.conv1 = yolo_conv(in_channels, num_splits * mid_channels, 1,
+                               **cfg)
+        self.conv2 = yolo_conv((num_splits + num_blocks) * mid_channels,
+                               out_channels, 1, **cfg)
+        self.blocks = nn.ModuleList(
+            make_block(mid_channels) for _ in range(num_blocks))
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = list(self.conv1(x).chunk(self.num_splits, 1))
+        for block in self.blocks:
+            y.append(block(y[-1]))
+        return self.conv2(torch.cat(y, 1))
+
+
+class C2f(_ELANBlock):
     """CSP block with two convolutions and a dense concat (YOLOv8).
 
     ``conv1`` splits the input into two halves of ``c = out * e`` channels;
@@ -183,6 +230,12 @@ class C2f(nn.Module):
         expand_ratio (float): Hidden width ratio. Defaults to 0.5.
         norm_cfg (dict): Norm config. Defaults to ``YOLO_NORM_CFG``.
         act_cfg (dict): Activation config. Defaults to SiLU.
+
+    Example:
+        >>> import torch
+        >>> block = C2f(16, 48, num_blocks=2)
+        >>> tuple(block(torch.rand(1, 16, 12, 20)).shape)
+        (1, 48, 12, 20)
     """
 
     def __init__(self,
@@ -193,24 +246,15 @@ class C2f(nn.Module):
                  expand_ratio: float = 0.5,
                  norm_cfg: ConfigType = YOLO_NORM_CFG,
                  act_cfg: ConfigType = YOLO_ACT_CFG) -> None:
-        super().__init__()
-        self.mid_channels = c = int(out_channels * expand_ratio)
         cfg = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.conv1 = yolo_conv(in_channels, 2 * c, 1, **cfg)
-        self.conv2 = yolo_conv((2 + num_blocks) * c, out_channels, 1, **cfg)
-        self.blocks = nn.ModuleList(
-            self._make_block(c, shortcut, cfg) for _ in range(num_blocks))
+        super().__init__(in_channels, out_channels,
+                         int(out_channels * expand_ratio), 2, num_blocks,
+                         lambda c: self._make_block(c, shortcut, cfg), **cfg)
 
     def _make_block(self, channels: int, shortcut: bool,
                     cfg: dict) -> nn.Module:
         return YOLOBottleneck(
             channels, channels, shortcut, (3, 3), expand_ratio=1.0, **cfg)
-
-    def forward(self, x: Tensor) -> Tensor:
-        y = list(self.conv1(x).chunk(2, 1))
-        for block in self.blocks:
-            y.append(block(y[-1]))
-        return self.conv2(torch.cat(y, 1))
 
 
 class C3k(nn.Module):
@@ -226,6 +270,12 @@ class C3k(nn.Module):
         kernel_size (int): Kernel of both bottleneck convs. Defaults to 3.
         norm_cfg (dict): Norm config. Defaults to ``YOLO_NORM_CFG``.
         act_cfg (dict): Activation config. Defaults to SiLU.
+
+    Example:
+        >>> import torch
+        >>> block = C3k(32, 64)
+        >>> tuple(block(torch.rand(1, 32, 16, 16)).shape)
+        (1, 64, 16, 16)
     """
 
     def __init__(self,
@@ -305,6 +355,12 @@ class SPPF(SPPBottleneck):
         kernel_size (int): Kernel of the chained pool. Defaults to 5.
         norm_cfg (dict): Norm config. Defaults to ``YOLO_NORM_CFG``.
         act_cfg (dict): Activation config. Defaults to SiLU.
+
+    Example:
+        >>> import torch
+        >>> block = SPPF(64, 64)
+        >>> tuple(block(torch.rand(1, 64, 8, 8)).shape)
+        (1, 64, 8, 8)
     """
 
     def __init__(self,
@@ -340,7 +396,58 @@ class SPPF(SPPBottleneck):
         return self.conv2(torch.cat(y, 1))
 
 
-class PositionSensitiveAttention(nn.Module):
+class _ConvAttention(nn.Module):
+    """What the attentions of C2PSA and A2C2f share: ``num_heads`` heads
+    over ``dim`` channels, a 1x1 ``qkv`` conv giving per head ``key_dim``
+    query and key channels and ``head_dim`` value channels, a 1x1 output
+    projection and a ``pe_kernel`` depthwise positional encoding of the
+    values (convs with BN, no activation).
+
+    Args:
+        dim (int): Channels.
+        num_heads (int): Heads (``dim`` must be divisible).
+        attn_ratio (float): ``key_dim`` over ``head_dim``.
+        pe_kernel (int): Kernel of the positional encoding.
+        norm_cfg (dict): Norm config.
+    """
+
+    def __init__(self, dim: int, num_heads: int, attn_ratio: float,
+                 pe_kernel: int, norm_cfg: ConfigType) -> None:
+        super().__init__()
+        if num_heads < 1 or dim % num_heads:
+            raise ValueError(f'dim={dim} is not divisible by '
+                             f'num_heads={num_heads}')
+        self.num_heads = num_heads
+        self.head_dim = dim // num_heads
+        self.key_dim = int(self.head_dim * attn_ratio)
+        qkv = dim + 2 * self.key_dim * num_heads
+        self.qkv = yolo_conv(dim, qkv, 1, act=False, norm_cfg=norm_cfg)
+        self.proj = yolo_conv(dim, dim, 1, act=False, norm_cfg=norm_cfg)
+        self.pe = yolo_conv(
+            dim, dim, pe_kernel, groups=dim, act=False, norm_cfg=norm_cfg)
+
+
+def _conv_mlp(dim: int, hidden: int, norm_cfg: ConfigType,
+              act_cfg: ConfigType) -> nn.Sequential:
+    """1x1 conv to ``hidden`` (with activation), 1x1 conv back (without):
+    the MLP of the attention blocks."""
+    return nn.Sequential(
+        yolo_conv(dim, hidden, 1, norm_cfg=norm_cfg, act_cfg=act_cfg),
+        yolo_conv(hidden, dim, 1, act=False, norm_cfg=norm_cfg))
+
+
+class _AttentionMLPBlock(nn.Module):
+    """``x + attn(x)`` (``attn(x)`` without ``add``), then ``x + mlp(x)``;
+    subclasses build ``attn`` and ``mlp``."""
+
+    add = True
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x + self.attn(x) if self.add else self.attn(x)
+        return x + self.mlp(x)
+
+
+class PositionSensitiveAttention(_ConvAttention):
     """Multi-head self-attention of YOLOv11's C2PSA, with a 3x3 depthwise
     positional encoding of the values.
 
@@ -360,18 +467,7 @@ class PositionSensitiveAttention(nn.Module):
                  num_heads: int = 8,
                  attn_ratio: float = 0.5,
                  norm_cfg: ConfigType = YOLO_NORM_CFG) -> None:
-        super().__init__()
-        if num_heads < 1 or dim % num_heads:
-            raise ValueError(f'dim={dim} is not divisible by '
-                             f'num_heads={num_heads}')
-        self.num_heads = num_heads
-        self.head_dim = dim // num_heads
-        self.key_dim = int(self.head_dim * attn_ratio)
-        qkv = dim + 2 * self.key_dim * num_heads
-        self.qkv = yolo_conv(dim, qkv, 1, act=False, norm_cfg=norm_cfg)
-        self.proj = yolo_conv(dim, dim, 1, act=False, norm_cfg=norm_cfg)
-        self.pe = yolo_conv(
-            dim, dim, 3, groups=dim, act=False, norm_cfg=norm_cfg)
+        super().__init__(dim, num_heads, attn_ratio, 3, norm_cfg)
 
     def forward(self, x: Tensor) -> Tensor:
         B, C, H, W = x.shape
@@ -383,7 +479,7 @@ class PositionSensitiveAttention(nn.Module):
         return self.proj(out + self.pe(v.reshape(B, C, H, W)))
 
 
-class C2PSABlock(nn.Module):
+class C2PSABlock(_AttentionMLPBlock):
     """Attention + MLP block of YOLOv11's C2PSA (``x + attn(x)``, then
     ``x + mlp(x)``; MLP ratio 2). Named so it does not clash with the PST
     block :class:`pst_mm.models.layers.PSABlock`.
@@ -408,14 +504,8 @@ class C2PSABlock(nn.Module):
         super().__init__()
         self.attn = PositionSensitiveAttention(dim, num_heads, attn_ratio,
                                                norm_cfg)
-        self.mlp = nn.Sequential(
-            yolo_conv(dim, 2 * dim, 1, norm_cfg=norm_cfg, act_cfg=act_cfg),
-            yolo_conv(2 * dim, dim, 1, act=False, norm_cfg=norm_cfg))
+        self.mlp = _conv_mlp(dim, 2 * dim, norm_cfg, act_cfg)
         self.add = shortcut
-
-    def forward(self, x: Tensor) -> Tensor:
-        x = x + self.attn(x) if self.add else self.attn(x)
-        return x + self.mlp(x)
 
 
 class C2PSA(nn.Module):
@@ -429,6 +519,12 @@ class C2PSA(nn.Module):
         expand_ratio (float): Half width ratio. Defaults to 0.5.
         norm_cfg (dict): Norm config. Defaults to ``YOLO_NORM_CFG``.
         act_cfg (dict): Activation config. Defaults to SiLU.
+
+    Example:
+        >>> import torch
+        >>> block = C2PSA(128, 128)
+        >>> tuple(block(torch.rand(1, 128, 10, 6)).shape)
+        (1, 128, 10, 6)
     """
 
     def __init__(self,
@@ -464,7 +560,7 @@ def _trunc_normal_convs(module: nn.Module) -> None:
                 nn.init.zeros_(m.bias)
 
 
-class AreaAttention(nn.Module):
+class AreaAttention(_ConvAttention):
     """YOLOv12 area attention: the ``H*W`` tokens (row-major) are split into
     ``area`` equal contiguous groups (horizontal stripes) that attend within
     themselves; ``area=1`` is global self-attention. A 7x7 depthwise conv of
@@ -482,19 +578,10 @@ class AreaAttention(nn.Module):
                  num_heads: int,
                  area: int = 1,
                  norm_cfg: ConfigType = YOLO_NORM_CFG) -> None:
-        super().__init__()
-        if num_heads < 1 or dim % num_heads:
-            raise ValueError(f'dim={dim} is not divisible by '
-                             f'num_heads={num_heads}')
+        super().__init__(dim, num_heads, 1.0, 7, norm_cfg)
         if area < 1:
             raise ValueError(f'area must be >= 1, got {area}')
-        self.num_heads = num_heads
-        self.head_dim = dim // num_heads
         self.area = area
-        self.qkv = yolo_conv(dim, 3 * dim, 1, act=False, norm_cfg=norm_cfg)
-        self.proj = yolo_conv(dim, dim, 1, act=False, norm_cfg=norm_cfg)
-        self.pe = yolo_conv(
-            dim, dim, 7, groups=dim, act=False, norm_cfg=norm_cfg)
 
     def forward(self, x: Tensor) -> Tensor:
         B, C, H, W = x.shape
@@ -517,7 +604,7 @@ class AreaAttention(nn.Module):
         return self.proj(to_map(out) + self.pe(to_map(v)))
 
 
-class AreaAttentionBlock(nn.Module):
+class AreaAttentionBlock(_AttentionMLPBlock):
     """YOLOv12 ``ABlock``: ``x + area_attn(x)``, then ``x + mlp(x)``.
 
     Args:
@@ -537,11 +624,8 @@ class AreaAttentionBlock(nn.Module):
                  norm_cfg: ConfigType = YOLO_NORM_CFG,
                  act_cfg: ConfigType = YOLO_ACT_CFG) -> None:
         super().__init__()
-        hidden = int(dim * mlp_ratio)
         self.attn = AreaAttention(dim, num_heads, area, norm_cfg)
-        self.mlp = nn.Sequential(
-            yolo_conv(dim, hidden, 1, norm_cfg=norm_cfg, act_cfg=act_cfg),
-            yolo_conv(hidden, dim, 1, act=False, norm_cfg=norm_cfg))
+        self.mlp = _conv_mlp(dim, int(dim * mlp_ratio), norm_cfg, act_cfg)
         self.init_weights()
 
     def init_weights(self) -> None:
@@ -549,12 +633,8 @@ class AreaAttentionBlock(nn.Module):
         the detector's ``init_weights`` after mmcv's Kaiming init)."""
         _trunc_normal_convs(self)
 
-    def forward(self, x: Tensor) -> Tensor:
-        x = x + self.attn(x)
-        return x + self.mlp(x)
 
-
-class A2C2f(nn.Module):
+class A2C2f(_ELANBlock):
     """YOLOv12's residual area-attention ELAN block.
 
     ``conv1`` maps the input to ``c = out * e`` channels; each of the
@@ -598,7 +678,6 @@ class A2C2f(nn.Module):
                  shortcut: bool = True,
                  norm_cfg: ConfigType = YOLO_NORM_CFG,
                  act_cfg: ConfigType = YOLO_ACT_CFG) -> None:
-        super().__init__()
         c = int(out_channels * expand_ratio)
         if a2 and c % 32:
             raise ValueError(
@@ -610,27 +689,21 @@ class A2C2f(nn.Module):
                              f'out_channels, got {in_channels} and '
                              f'{out_channels}')
         cfg = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.conv1 = yolo_conv(in_channels, c, 1, **cfg)
-        self.conv2 = yolo_conv((1 + num_blocks) * c, out_channels, 1, **cfg)
-        blocks: List[nn.Module] = []
-        for _ in range(num_blocks):
-            if a2:
-                blocks.append(
-                    nn.Sequential(*(AreaAttentionBlock(
-                        c, c // 32, mlp_ratio, area, **cfg)
-                                    for _ in range(2))))
-            else:
-                blocks.append(C3k(c, c, 2, shortcut, **cfg))
-        self.blocks = nn.ModuleList(blocks)
+
+        def make_block(channels: int) -> nn.Module:
+            if a2:  # two attention blocks of head dim 32
+                return nn.Sequential(*(AreaAttentionBlock(
+                    channels, channels // 32, mlp_ratio, area, **cfg)
+                                       for _ in range(2)))
+            return C3k(channels, channels, 2, shortcut, **cfg)
+
+        super().__init__(in_channels, out_channels, c, 1, num_blocks,
+                         make_block, **cfg)
         self.gamma = nn.Parameter(torch.full(
             (out_channels, ), 0.01)) if a2 and residual else None
 
     def forward(self, x: Tensor) -> Tensor:
-        y = [self.conv1(x)]
-        for block in self.blocks:
-            y.append(block(y[-1]))
-        out = self.conv2(torch.cat(y, 1))
+        out = super().forward(x)
         if self.gamma is not None:
             return x + self.gamma.view(1, -1, 1, 1) * out
         return out
-

@@ -1,5 +1,5 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
-from typing import List, Sequence
+from typing import List
 
 from mmdet.registry import MODELS
 from torch import Tensor
@@ -45,10 +45,6 @@ class A2FPN(BaseFPN):
         P_i = 3x3(T_i);  P6, P7 as mmdet's FPN
 
     Args:
-        in_channels (Sequence[int]): Channels of each backbone level.
-        out_channels (int): Channels of every output level.
-        num_outs (int): Number of output levels (5 for RetinaNet).
-        start_level (int): First backbone level used. Defaults to 0.
         global_context (bool): Use the multi-level global context.
             Defaults to True.
         up_kernel (int): Reassembly kernel size. Defaults to 5.
@@ -57,7 +53,8 @@ class A2FPN(BaseFPN):
             Defaults to 64.
         reweight_reduction (int): Bottleneck ratio of the channel
             re-weighting MLP. Defaults to 4.
-        **kwargs: The FPN arguments of :class:`BaseFPN`
+        *args, **kwargs: ``in_channels``, ``out_channels``, ``num_outs``,
+            ``start_level`` and the other FPN arguments of :class:`BaseFPN`
             (``add_extra_convs``, ``norm_cfg``, ``init_cfg`` ...).
 
     Example:
@@ -74,26 +71,23 @@ class A2FPN(BaseFPN):
     requires_halving = True
 
     def __init__(self,
-                 in_channels: Sequence[int],
-                 out_channels: int,
-                 num_outs: int,
-                 start_level: int = 0,
+                 *args,
                  global_context: bool = True,
                  up_kernel: int = 5,
                  encoder_kernel: int = 3,
                  compressed_channels: int = 64,
                  reweight_reduction: int = 4,
                  **kwargs) -> None:
-        super().__init__(in_channels, out_channels, num_outs, start_level,
-                         **kwargs)
+        super().__init__(*args, **kwargs)
         self.global_context = MultiLevelGlobalContext(
-            self.used_in_channels, out_channels) if global_context else None
+            self.used_in_channels,
+            self.out_channels) if global_context else None
         self.reassembly = ModuleList(
-            DualLevelReassembly(out_channels, up_kernel, encoder_kernel,
+            DualLevelReassembly(self.out_channels, up_kernel, encoder_kernel,
                                 compressed_channels)
             for _ in range(self.num_levels - 1))
         self.reweight = ModuleList(
-            ChannelReweightedSum(out_channels, reweight_reduction)
+            ChannelReweightedSum(self.out_channels, reweight_reduction)
             for _ in range(self.num_levels - 1))
 
     def enhance_laterals(self, feats: List[Tensor],
@@ -118,35 +112,10 @@ class A2FPNLite(A2FPN):
     re-weighting before the sums. Everything else is :class:`A2FPN`.
 
     Args:
-        in_channels (Sequence[int]): Channels of each backbone level.
-        out_channels (int): Channels of every output level.
-        num_outs (int): Number of output levels (5 for RetinaNet).
-        start_level (int): First backbone level used. Defaults to 0.
-        up_kernel (int): Reassembly kernel size. Defaults to 5.
-        compressed_channels (int): Channels of the kernel encoder input.
-            Defaults to 64.
-        reweight_reduction (int): Bottleneck ratio of the channel
-            re-weighting MLP. Defaults to 4.
-        **kwargs: The FPN arguments of :class:`BaseFPN`.
+        *args, **kwargs: The arguments of :class:`A2FPN` except
+            ``global_context`` (False here) and ``encoder_kernel`` (1).
     """
 
-    def __init__(self,
-                 in_channels: Sequence[int],
-                 out_channels: int,
-                 num_outs: int,
-                 start_level: int = 0,
-                 up_kernel: int = 5,
-                 compressed_channels: int = 64,
-                 reweight_reduction: int = 4,
-                 **kwargs) -> None:
-        super().__init__(
-            in_channels,
-            out_channels,
-            num_outs,
-            start_level,
-            global_context=False,
-            up_kernel=up_kernel,
-            encoder_kernel=1,
-            compressed_channels=compressed_channels,
-            reweight_reduction=reweight_reduction,
-            **kwargs)
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, global_context=False, encoder_kernel=1,
+                         **kwargs)

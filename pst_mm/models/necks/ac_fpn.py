@@ -37,10 +37,6 @@ class ACFPN(BaseFPN):
     Xavier init, as FPN.
 
     Args:
-        in_channels (Sequence[int]): Channels of each backbone level.
-        out_channels (int): Channels of every output level.
-        num_outs (int): Number of output levels (5 for RetinaNet).
-        start_level (int): First backbone level used. Defaults to 0.
         cem_mid_channels (int): Channels after each branch's 1x1 conv.
             Defaults to 512.
         cem_branch_channels (int): Output channels of each branch.
@@ -53,14 +49,12 @@ class ACFPN(BaseFPN):
             Defaults to ``dict(type='GN', num_groups=32)``.
         attention_reduction (int): Query/key reduction of CxAM/CnAM.
             Defaults to 8.
-        **kwargs: The FPN arguments of :class:`BaseFPN`.
+        *args, **kwargs: ``in_channels``, ``out_channels``, ``num_outs``,
+            ``start_level`` and the other FPN arguments of :class:`BaseFPN`.
     """
 
     def __init__(self,
-                 in_channels: Sequence[int],
-                 out_channels: int,
-                 num_outs: int,
-                 start_level: int = 0,
+                 *args,
                  cem_mid_channels: int = 512,
                  cem_branch_channels: int = 256,
                  dilations: Sequence[int] = (3, 6, 12, 18, 24),
@@ -69,20 +63,20 @@ class ACFPN(BaseFPN):
                      type='GN', num_groups=32),
                  attention_reduction: int = 8,
                  **kwargs) -> None:
-        super().__init__(in_channels, out_channels, num_outs, start_level,
-                         **kwargs)
+        super().__init__(*args, **kwargs)
         self.cem = ContextExtraction(
             self.used_in_channels[-1],
-            out_channels,
+            self.out_channels,
             mid_channels=cem_mid_channels,
             branch_channels=cem_branch_channels,
             dilations=dilations,
             dilated_conv_cfg=dilated_conv_cfg,
             norm_cfg=cem_norm_cfg)
         self.context_attention = MeanAffinityAttention(
-            out_channels, reduction=attention_reduction)
+            self.out_channels, reduction=attention_reduction)
         self.content_attention = MeanAffinityAttention(
-            out_channels, out_channels, reduction=attention_reduction)
+            self.out_channels, self.out_channels,
+            reduction=attention_reduction)
 
     def enhance_laterals(self, feats: List[Tensor],
                          laterals: List[Tensor]) -> List[Tensor]:

@@ -1,5 +1,5 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
-from typing import List, Sequence
+from typing import List
 
 from mmdet.registry import MODELS
 from torch import Tensor
@@ -42,10 +42,6 @@ class AttentionalFPN(BaseFPN):
     init, as FPN.
 
     Args:
-        in_channels (Sequence[int]): Channels of each backbone level.
-        out_channels (int): Channels of every output level.
-        num_outs (int): Number of output levels (5 for RetinaNet).
-        start_level (int): First backbone level used. Defaults to 0.
         dta_reduction (int): Bottleneck ratio of DTA's channel gates.
             Defaults to 4.
         spatial_kernel (int): Kernel of DTA's spatial gate. Defaults to 7.
@@ -53,28 +49,25 @@ class AttentionalFPN(BaseFPN):
             Defaults to True.
         num_prototypes (int): Foreground prototypes per level in FCA.
             Defaults to 4.
-        **kwargs: The FPN arguments of :class:`BaseFPN`
+        *args, **kwargs: ``in_channels``, ``out_channels``, ``num_outs``,
+            ``start_level`` and the other FPN arguments of :class:`BaseFPN`
             (``add_extra_convs``, ``upsample_cfg``, ``init_cfg`` ...).
     """
 
     def __init__(self,
-                 in_channels: Sequence[int],
-                 out_channels: int,
-                 num_outs: int,
-                 start_level: int = 0,
+                 *args,
                  dta_reduction: int = 4,
                  spatial_kernel: int = 7,
                  use_fca: bool = True,
                  num_prototypes: int = 4,
                  **kwargs) -> None:
-        super().__init__(in_channels, out_channels, num_outs, start_level,
-                         **kwargs)
+        super().__init__(*args, **kwargs)
         self.dta = ModuleList(
-            DynamicTextureAttention(out_channels, dta_reduction,
+            DynamicTextureAttention(self.out_channels, dta_reduction,
                                     spatial_kernel)
             for _ in range(self.num_levels - 1))
         self.fca = ForegroundAwareCoAttention(
-            out_channels, num_prototypes) if use_fca else None
+            self.out_channels, num_prototypes) if use_fca else None
 
     def fuse(self, level: int, upper: Tensor, lateral: Tensor) -> Tensor:
         return self.dta[level](self.upsample(upper, lateral), lateral)

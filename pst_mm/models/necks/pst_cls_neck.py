@@ -1,4 +1,5 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
+from types import MappingProxyType
 from typing import Optional, Sequence, Tuple
 
 import torch
@@ -8,12 +9,13 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import Tensor
 
-from ..layers import PyramidSparseTransformer
-from ..layers.checks import raise_on_shape_mismatch
+from ..layers import PSTConfigMixin, PyramidSparseTransformer
+from ..layers.checks import (check_half_size, check_positive_ints,
+                             raise_on_shape_mismatch)
 
 
 @MODELS.register_module()
-class PSTClsNeck(BaseModule):
+class PSTClsNeck(PSTConfigMixin, BaseModule):
     """PST-CLS neck (PST paper, Sec. 3.3, Fig. 3b), wired as the authors'
     classification models (``r{18,50,101}-cls-pst.yaml``).
 
@@ -37,37 +39,20 @@ class PSTClsNeck(BaseModule):
         in_channels (Sequence[int]): Channels of C4 and C5.
         channels (int): Output width of the PST and of the 3x3 conv: 256 for
             the paper's N models, 512 for S (official yamls; the token width
-            is ``channels * expand_ratio`` = 128 / 256). Defaults to 256.
+            is ``channels // 2`` = 128 / 256). Defaults to 256.
         out_channels (int, optional): Width of the final 1x1 conv; None means
             ``channels`` (the paper's models). Defaults to None.
         embed_channels (int, optional): PST token width C'; None means
-            ``int(channels * expand_ratio)``. Defaults to None.
-        expand_ratio (float): C' over ``channels``. Defaults to 0.5.
+            ``channels // 2`` (the official ``e = 0.5``). Defaults to None.
         concat_c4 (bool): Concatenate C4 with the PST output before the 3x3
             conv, as the official models do. Defaults to True.
         global_pool (bool): Global-average-pool the output. Defaults to True.
-        num_blocks (int): PSA blocks in the PST. Defaults to 1.
-        mlp_ratio (float): MLP ratio of the PSA blocks. Defaults to 2.0.
-        topk (int): Fine-attention top-k at inference; switch at test time
-            with ``--cfg-options model.neck.topk=K``. Defaults to 8.
-        score_thr (float): Selection threshold. Defaults to 1e-6.
-        score (str): ``'mean_prob'`` or ``'mean_logit'``.
-            Defaults to 'mean_prob'.
-        fusion (str): ``'sum_norm'`` (ours), ``'sum'`` (paper eq. 6),
-            ``'gate'`` (official; the Table 3 configs set it), ``'mean'`` or
-            ``'refine'``; see :class:`PyramidSparseAttention`.
-            Defaults to 'sum_norm'.
-        cpe_upsample (str): ``'bilinear'`` or ``'nearest'``.
-            Defaults to 'bilinear'.
-        concat_input (str): ``'embed'`` or ``'raw'``. Defaults to 'embed'.
-        weight_init (str): ``'trunc_normal'`` (official) or ``'kaiming'``
-            for the PSA blocks' convs. Defaults to 'trunc_normal'.
-        fine_in_training (bool): Fine branch in training. Defaults to False.
-        share_kv (bool): Shared coarse/fine K/V. Defaults to True.
-        attn (str): ``'softmax'``, ``'linear'`` or ``'linear_relu'``.
-            Defaults to 'softmax'.
-        impl (str): Attention kernel. Defaults to 'auto'.
-        num_heads (int, optional): Heads; None = C' / 32. Defaults to None.
+        pst_cfg (dict, optional): Options of the PST and its attention, any
+            of :data:`~pst_mm.models.layers.PST_CFG_DEFAULTS` (``topk``,
+            ``fusion``: the Table 3 configs set the official ``'gate'``,
+            ...), over :attr:`pst_defaults`. Switch the top-k at test time
+            with ``--cfg-options model.neck.pst_cfg.topk=K``.
+            Defaults to None.
         norm_cfg (dict): Norm layer. Defaults to BN.
         act_cfg (dict): Activation. Defaults to SiLU.
         init_cfg (dict | list[dict], optional): Initialization config.
@@ -75,38 +60,38 @@ class PSTClsNeck(BaseModule):
 
     Example:
         >>> import torch
-        >>> neck = PSTClsNeck((256, 512), channels=64, out_channels=512)
+        >>> neck = PSTClsNeck((256, 512), channels=64, out_channels=512,
+        ...                   pst_cfg=dict(topk=8))
         >>> c4, c5 = torch.rand(2, 256, 14, 14), torch.rand(2, 512, 7, 7)
         >>> [tuple(o.shape) for o in neck((c4, c5))]
         [(2, 512)]
     """
+
+    #: The official trunc-normal init of the PSA blocks' convs, pinned
+    #: because the paper's models are built from it; every other PST option
+    #: is the library default (``topk=8``, ``fusion='sum_norm'``, ...).
+    pst_defaults = MappingProxyType(dict(weight_init='trunc_normal'))
+    removed_args = MappingProxyType({
+        'expand_ratio':
+        "'expand_ratio' was removed: set C' with embed_channels="
+        'int(channels * expand_ratio) (None is channels // 2)'
+    })
 
     def __init__(self,
                  in_channels: Sequence[int],
                  channels: int = 256,
                  out_channels: Optional[int] = None,
                  embed_channels: Optional[int] = None,
-                 expand_ratio: float = 0.5,
                  concat_c4: bool = True,
                  global_pool: bool = True,
-                 num_blocks: int = 1,
-                 mlp_ratio: float = 2.0,
-                 topk: int = 8,
-                 score_thr: float = 1e-6,
-                 score: str = 'mean_prob',
-                 fusion: str = 'sum_norm',
-                 cpe_upsample: str = 'bilinear',
-                 concat_input: str = 'embed',
-                 weight_init: str = 'trunc_normal',
-                 fine_in_training: bool = False,
-                 share_kv: bool = True,
-                 attn: str = 'softmax',
-                 impl: str = 'auto',
-                 num_heads: Optional[int] = None,
+                 pst_cfg: Optional[dict] = None,
                  norm_cfg: dict = dict(type='BN'),
                  act_cfg: dict = dict(type='SiLU'),
-                 init_cfg=None) -> None:
+                 init_cfg: Optional[dict] = None,
+                 **kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
+        # old spellings fail with the new one
+        pst_cfg = self.resolve_pst_cfg(pst_cfg, kwargs)
         in_channels = list(in_channels)
         if len(in_channels) != 2 or not all(
                 isinstance(c, int) and c > 0 for c in in_channels):
@@ -114,39 +99,17 @@ class PSTClsNeck(BaseModule):
                 f'PSTClsNeck takes two levels (C4, C5): in_channels must be '
                 f'two positive ints, got {in_channels}')
         out_channels = channels if out_channels is None else out_channels
-        for name, val in (('channels', channels),
-                          ('out_channels', out_channels)):
-            if not isinstance(val, int) or val <= 0:
-                raise ValueError(f'{name} must be a positive int, got {val!r}')
-        c4, c5 = in_channels
+        check_positive_ints(
+            'PSTClsNeck', channels=channels, out_channels=out_channels)
+        conv = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
         self.in_channels = in_channels
         self.channels = channels
         self.out_channels = out_channels
         self.concat_c4 = concat_c4
         self.global_pool = global_pool
-        conv = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.pst = PyramidSparseTransformer(
-            c4,
-            c5,
-            channels,
-            embed_channels,
-            expand_ratio=expand_ratio,
-            num_blocks=num_blocks,
-            mlp_ratio=mlp_ratio,
-            concat_input=concat_input,
-            weight_init=weight_init,
-            norm_cfg=norm_cfg,
-            act_cfg=act_cfg,
-            num_heads=num_heads,
-            topk=topk,
-            score_thr=score_thr,
-            score=score,
-            fusion=fusion,
-            cpe_upsample=cpe_upsample,
-            fine_in_training=fine_in_training,
-            share_kv=share_kv,
-            attn=attn,
-            impl=impl)
+        c4, c5 = in_channels
+        self.pst = PyramidSparseTransformer(c4, c5, channels, embed_channels,
+                                            **conv, **pst_cfg)
         self.downsample = ConvModule(
             channels + (c4 if concat_c4 else 0),
             channels,
@@ -182,10 +145,12 @@ class PSTClsNeck(BaseModule):
         for name, x, c in (('C4', c4, self.in_channels[0]),
                            ('C5', c5, self.in_channels[1])):
             if x.dim() != 4 or x.shape[1] != c:
-                raise ValueError(f'{name} has shape {tuple(x.shape)}, expected '
-                                 f'(B, {c}, H, W) from in_channels='
-                                 f'{self.in_channels}')
-        x = self.pst(c4, c5)
+                raise ValueError(
+                    f'{name} has shape {tuple(x.shape)}, expected '
+                    f'(B, {c}, H, W) from in_channels={self.in_channels}')
+        check_half_size(c4, c5, ('C4', 'C5'))
+        # checked here, once: the PST trusts its inputs
+        x = self.pst(c4, c5, checked=True)
         if self.concat_c4:
             x = torch.cat([x, c4], dim=1)
         out = self.fuse(torch.cat([self.downsample(x), c5], dim=1))

@@ -1,6 +1,7 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
 import math
-from typing import Optional, Sequence, Tuple, Union
+from types import MappingProxyType
+from typing import Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -12,14 +13,13 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.model import BaseModule, ModuleList
 from torch import Tensor
 
-from ..layers import PyramidSparseTransformer, pst_embed_channels
-from ..layers.checks import reject_renamed
+from ..layers import PSTConfigMixin, PyramidSparseTransformer
 from .base_fpn import (add_extra_levels, build_extra_convs, check_extra_convs,
                        check_in_channels, check_pyramid_inputs)
 
 
 @MODELS.register_module()
-class PSTFPN(BaseModule):
+class PSTFPN(PSTConfigMixin, BaseModule):
     """PST-DET feature pyramid (PST paper, Sec. 3.2, Fig. 3a).
 
     A PAN-style pyramid over three backbone levels whose top-down fusions are
@@ -49,16 +49,9 @@ class PSTFPN(BaseModule):
         start_level (int): Index of C3 in ``in_channels``, so a backbone with
             ``out_indices=(0, 1, 2, 3)`` works with ``start_level=1`` like
             mmdet's FPN. Defaults to 0.
-        preset (str): Width preset ``'n'``, ``'s'`` or ``'m'``: the PST
-            token width C' scales 1:2:4 (capped at 2048) from
-            ``base_embed_channels``. Defaults to 'n'.
-        base_embed_channels (Sequence[int]): C' of the N preset for the P3
-            and P4 fusions (paper appendix Table 5: 64, 128).
-            Defaults to (64, 128).
-        embed_channels (Sequence[int], optional): Explicit C' for P3 and P4;
-            overrides ``preset``. Defaults to None.
-        num_blocks (int): PSA blocks per PST. Defaults to 1.
-        mlp_ratio (float): MLP ratio inside each PSA block. Defaults to 2.0.
+        embed_channels (Sequence[int]): PST token width C' of the P3 and P4
+            fusions. The paper's N model has (64, 128) (appendix Table 5),
+            S twice and M four times that. Defaults to (64, 128).
         num_csp_blocks (int): Bottlenecks per bottom-up CSP layer.
             Defaults to 1.
         add_extra_convs (bool | str): Source of the extra levels:
@@ -67,46 +60,11 @@ class PSTFPN(BaseModule):
             Defaults to False.
         relu_before_extra_convs (bool): ReLU before every extra conv after
             the first. Defaults to False.
-        topk (int): Fine-attention top-k at inference (0 = coarse only).
-            Switchable at test time, e.g. ``--cfg-options
-            model.neck.topk=8``. Defaults to 8.
-        score_thr (float): Selection threshold. Defaults to 1e-6.
-        fine_in_training (bool): Run the fine branch while training.
-            Defaults to False.
-        score (str): Selection score, ``'mean_prob'`` (eq. 3) or
-            ``'mean_logit'`` (official code). Defaults to 'mean_prob'.
-        fusion (str): Coarse/fine combination, ``'sum_norm'`` (ours),
-            ``'sum'`` (eq. 6), ``'gate'`` (official), ``'mean'`` or
-            ``'refine'``; see :class:`PyramidSparseAttention`.
-            Defaults to 'sum_norm'.
-        cpe_upsample (str): ``'bilinear'`` (official) or ``'nearest'``.
-            Defaults to 'bilinear'.
-        concat_input (str): ``'embed'`` (official) or ``'raw'`` (paper),
-            see :class:`PyramidSparseTransformer`. Defaults to 'embed'.
-        weight_init (str): ``'kaiming'`` (mmcv's ``ConvModule`` init, as
-            mmdet's FPN) or ``'trunc_normal'`` (official code) for the PSA
-            blocks' convs. Kaiming because this RetinaNet-style neck is ours,
-            not a paper model; over 6 demo seeds it spread less than the
-            official init (std 0.039 against 0.058; README, "Stability and
-            fine attention at test time"). Defaults to 'kaiming'.
-        residual_init (float, optional): Initial scale of the BNs that end
-            the PSA blocks' residual branches, see :class:`PSABlock` (ours,
-            not the authors'). With 0.0 the blocks start as the identity,
-            but no conv inside them gets a gradient until those scales have
-            grown, and 300 SGD iterations left them at 0.006-0.026: the
-            blocks all but off. 0.1 starts them near the identity and
-            trains them from the first step; over 6 seeds it raised the
-            held-out sets' mAP@50 (0.083 to 0.146 and 0.015 to 0.024) with
-            no run left without detections, and on the demo set's AdamW
-            schedule it gave 0.466 +- 0.039 against 0.483 +- 0.021 with 0.0
-            and FPN's 0.441 +- 0.022 (configs/pst_det/README.md, held-out
-            study; README, "Stability"). Defaults to 0.1.
-        share_kv (bool): Share coarse/fine K/V projections. Defaults to True.
-        attn (str): ``'softmax'``, ``'linear'`` or ``'linear_relu'``.
-            Defaults to 'softmax'.
-        impl (str): Attention kernel, ``'naive'``, ``'sdpa'`` or ``'auto'``.
-            Defaults to 'auto'.
-        num_heads (int, optional): Heads per PSA; None = C' / 32.
+        pst_cfg (dict, optional): Options of both PSTs and their attention,
+            any of :data:`~pst_mm.models.layers.PST_CFG_DEFAULTS`
+            (``num_blocks``, ``topk``, ``fusion``, ``score``, ``impl``,
+            ...), over :attr:`pst_defaults`. ``topk`` switches at test time,
+            e.g. ``--cfg-options model.neck.pst_cfg.topk=0``.
             Defaults to None.
         upsample_cfg (dict): ``F.interpolate`` options of the top-down path.
             Defaults to ``dict(mode='nearest')``.
@@ -119,6 +77,7 @@ class PSTFPN(BaseModule):
     Example:
         >>> import torch
         >>> neck = PSTFPN([128, 256, 512], 64, num_outs=5,
+        ...               embed_channels=(64, 128), pst_cfg=dict(topk=8),
         ...               add_extra_convs='on_input')
         >>> feats = [torch.rand(1, c, 80 // 2**i, 80 // 2**i)
         ...          for i, c in enumerate([128, 256, 512])]
@@ -126,33 +85,46 @@ class PSTFPN(BaseModule):
         [(1, 64, 80, 80), (1, 64, 40, 40), (1, 64, 20, 20), (1, 64, 10, 10), (1, 64, 5, 5)]
     """  # noqa: E501
 
+    #: This neck's PST defaults (the rest are the library's: ``topk=8``,
+    #: ``fusion='sum_norm'``, ``score='mean_prob'``, one block, ...).
+    #: ``weight_init='kaiming'`` (mmcv's ``ConvModule`` init, as mmdet's
+    #: FPN) for the PSA blocks' convs, not the official trunc-normal,
+    #: because this RetinaNet-style neck is ours, not a paper model; over 6
+    #: demo seeds it spread less than the official init (std 0.039 against
+    #: 0.058; configs/demo/README.md, "Stability and fine attention at test
+    #: time").
+    #: ``residual_init=0.1``: with 0.0 the blocks start as the identity, but
+    #: no conv inside them gets a gradient until those scales have grown,
+    #: and 300 SGD iterations left them at 0.006-0.026: the blocks all but
+    #: off. 0.1 starts them near the identity and trains them from the
+    #: first step; over 6 seeds it raised the held-out sets' mAP@50 (0.083
+    #: to 0.146 and 0.015 to 0.024) with no run left without detections,
+    #: and on the demo set's AdamW schedule it gave 0.466 +- 0.039 against
+    #: 0.483 +- 0.021 with 0.0 and FPN's 0.441 +- 0.022
+    #: (configs/pst_det/README.md, held-out study; configs/demo/README.md,
+    #: "Stability").
+    pst_defaults = MappingProxyType(
+        dict(weight_init='kaiming', residual_init=0.1))
+    removed_args = MappingProxyType({
+        'preset':
+        "'preset' was removed: set C' with embed_channels=(64, 128) for "
+        "'n', (128, 256) for 's' or (256, 512) for 'm'",
+        'base_embed_channels':
+        "'base_embed_channels' was removed: set C' with embed_channels "
+        "(preset 'n', 's', 'm' were 1, 2, 4 x base_embed_channels)"
+    })
+
     def __init__(
         self,
         in_channels: Sequence[int],
         out_channels: int,
         num_outs: int,
         start_level: int = 0,
-        preset: str = 'n',
-        base_embed_channels: Sequence[int] = (64, 128),
-        embed_channels: Optional[Sequence[int]] = None,
-        num_blocks: int = 1,
-        mlp_ratio: float = 2.0,
+        embed_channels: Sequence[int] = (64, 128),
         num_csp_blocks: int = 1,
         add_extra_convs: Union[bool, str] = False,
         relu_before_extra_convs: bool = False,
-        topk: int = 8,
-        score_thr: float = 1e-6,
-        fine_in_training: bool = False,
-        score: str = 'mean_prob',
-        fusion: str = 'sum_norm',
-        cpe_upsample: str = 'bilinear',
-        concat_input: str = 'embed',
-        weight_init: str = 'kaiming',
-        residual_init: Optional[float] = 0.1,
-        share_kv: bool = True,
-        attn: str = 'softmax',
-        impl: str = 'auto',
-        num_heads: Optional[int] = None,
+        pst_cfg: OptConfigType = None,
         upsample_cfg: ConfigType = dict(mode='nearest'),
         conv_cfg: OptConfigType = None,
         norm_cfg: ConfigType = dict(type='BN'),
@@ -166,9 +138,9 @@ class PSTFPN(BaseModule):
             nonlinearity='leaky_relu'),
         **kwargs
     ) -> None:
-        # renamed options fail with their new spelling
-        reject_renamed('PSTFPN', kwargs)
         super().__init__(init_cfg=init_cfg)
+        # old spellings fail with the new one
+        pst_cfg = self.resolve_pst_cfg(pst_cfg, kwargs)
         in_channels = check_in_channels(in_channels, start_level, 1, 'PSTFPN')
         if len(in_channels) - start_level != 3:
             raise ValueError(
@@ -178,10 +150,6 @@ class PSTFPN(BaseModule):
         if num_outs < 3:
             raise ValueError(f'num_outs must be >= 3, got {num_outs}')
         add_extra_convs = check_extra_convs(add_extra_convs)
-        if embed_channels is None:
-            embed_channels = [
-                pst_embed_channels(c, preset) for c in base_embed_channels
-            ]
         embed_channels = list(embed_channels)
         if len(embed_channels) != 2:
             raise ValueError(f'embed_channels needs one C\' for P3 and one '
@@ -208,24 +176,10 @@ class PSTFPN(BaseModule):
                 2 * out_channels,
                 out_channels,
                 out_channels,
-                embed_channels[i],
-                num_blocks=num_blocks,
-                mlp_ratio=mlp_ratio,
-                concat_input=concat_input,
-                weight_init=weight_init,
-                residual_init=residual_init,
+                c,
                 norm_cfg=norm_cfg,
                 act_cfg=act_cfg,
-                num_heads=num_heads,
-                topk=topk,
-                score_thr=score_thr,
-                score=score,
-                fusion=fusion,
-                cpe_upsample=cpe_upsample,
-                fine_in_training=fine_in_training,
-                share_kv=share_kv,
-                attn=attn,
-                impl=impl) for i in range(2))
+                **pst_cfg) for c in embed_channels)
         self.downsample_convs = nn.ModuleList(
             ConvModule(out_channels, out_channels, 3, stride=2, padding=1,
                        **conv) for _ in range(2))
@@ -240,20 +194,16 @@ class PSTFPN(BaseModule):
                                              feats[-1], out_channels,
                                              conv_cfg, norm_cfg, None)
 
-    @property
-    def topk(self) -> int:
-        """Fine-attention top-k of every PST in the neck."""
-        return self.top_down_pst[0].blocks[0].attn.topk
-
     def forward(self, inputs: Tuple[Tensor]) -> Tuple[Tensor]:
         """
         Args:
-            inputs (tuple[Tensor]): Backbone features, one per
-                ``in_channels`` entry, each (B, C_i, H_i, W_i).
+            inputs (tuple[Tensor]): One (B, C_i, H_i, W_i) map per
+                ``in_channels`` entry; C3-C5 must halve in size (ceil).
+                Checked here, once: the PSTs trust them.
 
         Returns:
-            tuple[Tensor]: ``num_outs`` maps of ``out_channels`` channels,
-            strides of C3 x (1, 2, 4, ...).
+            tuple[Tensor]: P3, P4, P5 and the extra levels, ``out_channels``
+            each, at C3's stride x (1, 2, 4, ...).
         """
         feats = check_pyramid_inputs(inputs, self.in_channels,
                                      self.start_level, 'PSTFPN', True)
@@ -264,9 +214,10 @@ class PSTFPN(BaseModule):
             upper = top_down[0]
             up = F.interpolate(
                 upper, size=laterals[i].shape[-2:], **self.upsample_cfg)
+            # the grids were checked above; up has the lateral's grid
             top_down.insert(
-                0, self.top_down_pst[i](torch.cat([up, laterals[i]], 1),
-                                        upper))
+                0, self.top_down_pst[i](
+                    torch.cat([up, laterals[i]], 1), upper, checked=True))
 
         outs = [top_down[0]]
         for i in (0, 1):

@@ -29,31 +29,24 @@ class SAFPN(BaseFPN):
     Xavier init, as FPN.
 
     Args:
-        in_channels (Sequence[int]): Channels of each backbone level.
-        out_channels (int): Channels of every output level.
-        num_outs (int): Number of output levels (5 for RetinaNet).
-        start_level (int): First backbone level used. Defaults to 0.
         num_points (int): Keys/values (peaks) per image. Defaults to 64.
         key_channels (int, optional): Attention channels; None =
             ``out_channels // 2``. Defaults to None.
         window (int): Window of the local-peak test. Defaults to 3.
         sa_levels (Sequence[int], optional): Output levels (0 = finest) that
             get a block; None = every backbone level. Defaults to None.
-        **kwargs: The FPN arguments of :class:`BaseFPN`.
+        *args, **kwargs: ``in_channels``, ``out_channels``, ``num_outs``,
+            ``start_level`` and the other FPN arguments of :class:`BaseFPN`.
     """
 
     def __init__(self,
-                 in_channels: Sequence[int],
-                 out_channels: int,
-                 num_outs: int,
-                 start_level: int = 0,
+                 *args,
                  num_points: int = 64,
                  key_channels: Optional[int] = None,
                  window: int = 3,
                  sa_levels: Optional[Sequence[int]] = None,
                  **kwargs) -> None:
-        super().__init__(in_channels, out_channels, num_outs, start_level,
-                         **kwargs)
+        super().__init__(*args, **kwargs)
         levels = range(self.num_levels) if sa_levels is None else sa_levels
         levels = sorted(set(levels))
         if not levels or not all(
@@ -64,7 +57,7 @@ class SAFPN(BaseFPN):
                 f'{self.num_levels} backbone levels, got {sa_levels!r}')
         self.sa_levels = levels
         self.sa_blocks = ModuleDict({
-            str(i): SparseAttentionBlock(out_channels, key_channels,
+            str(i): SparseAttentionBlock(self.out_channels, key_channels,
                                          num_points, window)
             for i in levels
         })

@@ -1,4 +1,5 @@
 # Copyright (c) pst-mm contributors. All rights reserved.
+from types import MappingProxyType
 from typing import List, Sequence, Tuple
 
 import torch
@@ -9,13 +10,13 @@ from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from ..layers import PyramidSparseTransformer
+from ..layers import PSTConfigMixin, PyramidSparseTransformer
 from ..layers.yolo_blocks import (YOLO_ACT_CFG, YOLO_NORM_CFG, A2C2f, C3k2,
                                   get_yolo_scale, yolo_conv)
 
 
 @MODELS.register_module()
-class YOLOPSTNeck(BaseModule):
+class YOLOPSTNeck(PSTConfigMixin, BaseModule):
     """PAN neck of the YOLOv11 / YOLOv12 detectors, optionally with the PST
     paper's Pyramid Sparse Transformers as its top-down fusions (PST-DET as
     the authors' code wires it into YOLO detectors).
@@ -34,8 +35,9 @@ class YOLOPSTNeck(BaseModule):
     is a C3k2 with C3k inner blocks in both. ``use_pst=True`` replaces F4
     and F3 by PSTs whose K/V come from the level above *before* fusion:
     P5' for the P4 PST and the raw backbone C4 for the P3 PST, the token
-    width is half the output width and the PST has ``round(2 * depth)``
-    blocks, all as in the released ``yolo11-pst`` / ``r*-pst`` models. So
+    width C' is half the output width and the PST has ``round(2 * depth)``
+    blocks (``pst_cfg`` may set ``num_blocks``), all as in the released
+    ``yolo11-pst`` / ``r*-pst`` models. So
     ``layout='yolo12', use_pst=False`` is the layout-matched baseline: the
     same model with each PST replaced by the block it replaced.
     ``p5_attention`` adds the 1x1 conv + global self-attention A2C2f on C5
@@ -51,35 +53,41 @@ class YOLOPSTNeck(BaseModule):
         use_pst (bool): PSTs as top-down fusions. Defaults to True.
         p5_attention (bool): 1x1 conv + A2C2f (4 area-1 attention blocks at
             width 1) on C5. Defaults to False.
-        topk (int): Fine-attention top-k of every PST at inference (0 =
-            coarse only, what the released models run). Switchable at test
-            time with ``--cfg-options model.neck.topk=0``. Defaults to 8.
-        pst_cfg (dict, optional): Further :class:`PyramidSparseTransformer`
-            / attention arguments (``fusion``, ``score``, ``impl``, ...).
-            ``fusion`` defaults to the official ``'gate'`` here (the other
-            PST modules default to ``'sum_norm'``), so the paper's counts
-            hold, and ``score`` to the official ``'mean_logit'`` (the
-            authors' code without its Gumbel noise; paper eq. 3 is
-            ``'mean_prob'``), so converted P²HCT checkpoints reproduce the
-            authors' outputs at ``topk > 0``; the PST's outer convs start
-            from PyTorch's default initialisation (``conv_init='pytorch'``),
-            as all YOLO convs here. Defaults to None.
+        pst_cfg (dict, optional): Options of both PSTs and their
+            attention, any of :data:`~pst_mm.models.layers.PST_CFG_DEFAULTS`
+            (``topk``, ``fusion``, ``score``, ``impl``, ...), over
+            :attr:`pst_defaults` and the scale's ``num_blocks``. ``topk``
+            is the fine-attention top-k at inference (0 = coarse only, what
+            the released models run; the library default is 8), switchable
+            at test time with ``--cfg-options model.neck.pst_cfg.topk=0``.
+            Defaults to None.
         upsample_cfg (dict): ``F.interpolate`` options. Defaults to
             ``dict(scale_factor=2, mode='nearest')``.
-        norm_cfg (dict): Norm config. Defaults to BN (eps 1e-3,
-            momentum 0.03).
-        act_cfg (dict): Activation config. Defaults to SiLU.
+        norm_cfg (dict): Norm config of every conv, the PSTs' included.
+            Defaults to BN (eps 1e-3, momentum 0.03).
+        act_cfg (dict): Activation config of every conv and PST MLP.
+            Defaults to SiLU.
         init_cfg (dict | list[dict], optional): Initialization config.
             Defaults to None.
 
     Example:
         >>> import torch
-        >>> neck = YOLOPSTNeck([128, 128, 256], scale='n')
+        >>> neck = YOLOPSTNeck([128, 128, 256], scale='n',
+        ...                    pst_cfg=dict(topk=0))
         >>> feats = [torch.rand(1, c, 32 // 2**i, 32 // 2**i)
         ...          for i, c in enumerate([128, 128, 256])]
         >>> [tuple(o.shape) for o in neck(feats)]
         [(1, 64, 32, 32), (1, 128, 16, 16), (1, 256, 8, 8)]
     """
+
+    #: The official gate (the paper's YOLO-PST counts include it; the
+    #: library default is ``'sum_norm'``) and the official selection score
+    #: ``'mean_logit'`` (the authors' code without its Gumbel noise; paper
+    #: eq. 3 is ``'mean_prob'``), so converted P²HCT checkpoints reproduce
+    #: the authors' outputs at ``topk > 0``; the PSTs' outer convs start
+    #: from PyTorch's default initialisation, as all YOLO convs here.
+    pst_defaults = MappingProxyType(
+        dict(fusion='gate', score='mean_logit', conv_init='pytorch'))
 
     def __init__(self,
                  in_channels: Sequence[int],
@@ -87,14 +95,18 @@ class YOLOPSTNeck(BaseModule):
                  layout: str = 'yolo12',
                  use_pst: bool = True,
                  p5_attention: bool = False,
-                 topk: int = 8,
                  pst_cfg: OptConfigType = None,
                  upsample_cfg: ConfigType = dict(
                      scale_factor=2, mode='nearest'),
                  norm_cfg: ConfigType = YOLO_NORM_CFG,
                  act_cfg: ConfigType = YOLO_ACT_CFG,
-                 init_cfg: OptMultiConfig = None) -> None:
+                 init_cfg: OptMultiConfig = None,
+                 **kwargs) -> None:
         super().__init__(init_cfg=init_cfg)
+        sc = get_yolo_scale(scale)
+        ch, rep = sc.channels, sc.repeats
+        # old spellings fail with the new one
+        pst_cfg = self.resolve_pst_cfg(pst_cfg, kwargs, num_blocks=rep(2))
         in_channels = list(in_channels)
         if len(in_channels) != 3 or any(
                 not isinstance(c, int) or c <= 0 for c in in_channels):
@@ -104,10 +116,6 @@ class YOLOPSTNeck(BaseModule):
         if layout not in ('yolo11', 'yolo12'):
             raise ValueError(
                 f"layout must be 'yolo11' or 'yolo12', got {layout!r}")
-        if topk < 0:
-            raise ValueError(f'topk must be >= 0, got {topk}')
-        sc = get_yolo_scale(scale)
-        ch, rep = sc.channels, sc.repeats
         cfg = dict(norm_cfg=norm_cfg, act_cfg=act_cfg)
         c3, c4, c5 = in_channels
         self.in_channels = in_channels
@@ -129,22 +137,8 @@ class YOLOPSTNeck(BaseModule):
 
         def fusion(in_ch: int, out_ch: int, upper_ch: int) -> nn.Module:
             if use_pst:
-                return PyramidSparseTransformer(
-                    in_ch,
-                    upper_ch,
-                    out_ch,
-                    expand_ratio=0.5,
-                    num_blocks=rep(2),
-                    mlp_ratio=2.0,
-                    concat_input='embed',
-                    topk=topk,
-                    **cfg,
-                    # The official gate (the paper's YOLO-PST counts
-                    # include it; the library default is 'sum_norm') and
-                    # the official selection score, so converted P2HCT
-                    # checkpoints run as the authors' code runs them.
-                    **{'fusion': 'gate', 'score': 'mean_logit',
-                       'conv_init': 'pytorch', **(pst_cfg or {})})
+                return PyramidSparseTransformer(in_ch, upper_ch, out_ch,
+                                                out_ch // 2, **cfg, **pst_cfg)
             if layout == 'yolo11':
                 return C3k2(in_ch, out_ch, rep(2), sc.c3k, **cfg)
             return A2C2f(in_ch, out_ch, rep(2), a2=False, **cfg)
@@ -162,13 +156,6 @@ class YOLOPSTNeck(BaseModule):
             bottom_up4 = A2C2f(w3 + w4, w4, rep(2), a2=False, **cfg)
         self.bottom_up = nn.ModuleList(
             [bottom_up4, C3k2(w4 + c5, w5, rep(2), True, **cfg)])
-
-    @property
-    def topk(self) -> int:
-        """Fine-attention top-k of the PSTs (0 without PSTs)."""
-        if not self.use_pst:
-            return 0
-        return self.top_down[0].blocks[0].attn.topk
 
     def _up(self, x: Tensor, like: Tensor) -> Tensor:
         up = F.interpolate(x, **self.upsample_cfg)
@@ -199,12 +186,14 @@ class YOLOPSTNeck(BaseModule):
         if self.p5_block is not None:
             c5 = self.p5_block(c5)
         uppers: List[Tensor] = [c5, c4]
+        # _up checks each upper is exactly half the finer grid: the PSTs
+        # trust their inputs
         t4 = torch.cat([self._up(c5, c4), c4], 1)
-        t4 = self.top_down[0](t4, uppers[0]) if self.use_pst else \
-            self.top_down[0](t4)
+        t4 = self.top_down[0](t4, uppers[0], checked=True) if \
+            self.use_pst else self.top_down[0](t4)
         t3 = torch.cat([self._up(t4, c3), c3], 1)
-        t3 = self.top_down[1](t3, uppers[1]) if self.use_pst else \
-            self.top_down[1](t3)
+        t3 = self.top_down[1](t3, uppers[1], checked=True) if \
+            self.use_pst else self.top_down[1](t3)
         n4 = self.bottom_up[0](torch.cat([self.downsample_convs[0](t3), t4],
                                          1))
         n5 = self.bottom_up[1](torch.cat([self.downsample_convs[1](n4), c5],

@@ -36,7 +36,7 @@ only scale n, r101-pst.yaml at its only scale s) it writes
   ``raw`` are the PSAttn ``topk``), loadable with ``weights_only=True``.
   The model is filled with ``reference_weights`` (fp16-rounded, a
   function of key and shape) and run in fp32 eval mode on CPU with the Gumbel noise of ``PSAttn`` switched off.
-"""
+"""  # noqa: E501
 import copy
 import io
 import os

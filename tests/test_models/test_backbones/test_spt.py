@@ -173,11 +173,12 @@ def test_outputs_are_a_tuple_for_mmpretrain_necks():
     assert GlobalAveragePooling()(outs)[0].shape == (2, 256)
 
 
-def test_arch_presets_and_registries():
+def test_registries_and_swin_t_parameter_count():
     from mmdet.registry import MODELS
     from mmpretrain.registry import MODELS as PRETRAIN_MODELS
     assert PRETRAIN_MODELS.get('SPT') is SPT and MODELS.get('SPT') is SPT
-    spt = MODELS.build(dict(type='SPT', arch='t12', init_cfg=None))
+    # SPT-T/12 (App. B.2): Swin-T's depths, only the gates added
+    spt = MODELS.build(dict(type='SPT', depths=(2, 2, 6, 2), init_cfg=None))
     assert [len(s.blocks) for s in spt.stages] == [2, 2, 6, 2]
     swin_t = sum(p.numel() for p in SwinTransformer().parameters())
     gates = sum(p.numel() for n, p in spt.named_parameters() if 'gate' in n)
@@ -192,7 +193,7 @@ def test_arch_presets_and_registries():
     (dict(num_heads=(1, 2, 4)), 'num_heads'),
     (dict(spa_stages=(1, 2)), 'spa_stages'),
     (dict(noise='normal'), 'noise'),
-    (dict(arch='l'), 'arch'),
+    (dict(tau=0.), 'tau'),
 ])
 def test_bad_arguments(kw, name):
     with pytest.raises(ValueError, match=name):

@@ -94,10 +94,15 @@ def test_dual_level_reassembly_uses_both_levels():
         DualLevelReassembly(8, up_kernel=4)
 
 
-def test_channel_reweighted_sum_weights_each_input():
-    m = ChannelReweightedSum(16)
-    for p in m.parameters():
+def _zeroed(module):
+    """``module`` with every parameter 0: its sigmoid gates sit at 0.5."""
+    for p in module.parameters():
         torch.nn.init.zeros_(p)
+    return module
+
+
+def test_channel_reweighted_sum_weights_each_input():
+    m = _zeroed(ChannelReweightedSum(16))
     a, b = torch.randn(2, 16, 3, 3), torch.randn(2, 16, 3, 3)
     assert_close(m(a, b), 0.5 * a + 0.5 * b)
 
@@ -224,9 +229,7 @@ def test_sparse_attention_block_starts_as_identity_and_trains_heat():
 
 
 def test_dynamic_texture_attention_gates():
-    m = DynamicTextureAttention(16)
-    for p in m.parameters():
-        torch.nn.init.zeros_(p)
+    m = _zeroed(DynamicTextureAttention(16))
     up, lat = torch.randn(2, 16, 5, 5), torch.randn(2, 16, 5, 5)
     # All gates at sigmoid(0) = 0.5: 0.5 * up + (1 + 0.5) * 0.5 * lat.
     assert_close(m(up, lat), 0.5 * up + 0.75 * lat)

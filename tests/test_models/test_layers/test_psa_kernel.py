@@ -65,19 +65,19 @@ def make_inputs(B=2, h=2, H=6, W=8, d=8, seed=0, scale=1.0):
 
 
 @pytest.fixture(params=['fused', 'chunked'])
-def score_path(request, monkeypatch):
+def fused_scores(request):
     """Run a test with the fused LSE score route and with the portable
-    chunked one."""
-    monkeypatch.setattr(psa, '_USE_FUSED_SCORES', request.param == 'fused')
-    return request.param
+    chunked one (the kernel's ``fused_scores``)."""
+    return request.param == 'fused'
 
 
 @pytest.mark.parametrize('impl', ['naive', 'sdpa', 'auto'])
 @pytest.mark.parametrize('topk', [0, 1, 8, 12, 100])
 @pytest.mark.parametrize('hw', [(6, 8), (7, 9), (5, 4), (1, 3)])
-def test_matches_dense_reference(impl, topk, hw, score_path):
+def test_matches_dense_reference(impl, topk, hw, fused_scores):
     inputs = make_inputs(H=hw[0], W=hw[1], scale=2.0)
-    out = pyramid_sparse_attention(**inputs, topk=topk, impl=impl)
+    out = pyramid_sparse_attention(**inputs, topk=topk, impl=impl,
+                                   fused_scores=fused_scores)
     ref = dense_reference(**inputs, topk=topk)
     assert out.shape == inputs['q'].shape
     assert_close(out.double(), ref, rtol=1e-4, atol=1e-5)
@@ -152,12 +152,14 @@ def test_fused_route_falls_back_when_unavailable(monkeypatch):
 
 
 def test_chunked_scores_match_naive(monkeypatch):
-    monkeypatch.setattr(psa, '_USE_FUSED_SCORES', False)
     inputs = make_inputs(B=2, h=3, H=9, W=7)
     full = pyramid_sparse_attention_parts(**inputs, topk=5, impl='naive')
     # Force many small chunks (including a ragged last one).
     monkeypatch.setattr(psa, '_SCORE_CHUNK_ELEMS', 2 * 3 * 20 * 4)
-    chunked = pyramid_sparse_attention_parts(**inputs, topk=5, impl='sdpa')
+    # the fused route must not be taken: it would give no chunked scores
+    monkeypatch.setattr(psa, '_fused_attention_lse', None)
+    chunked = pyramid_sparse_attention_parts(**inputs, topk=5, impl='sdpa',
+                                             fused_scores=False)
     assert_close(chunked.scores, full.scores)
     assert torch.equal(chunked.indices, full.indices)
     assert_close(chunked.fine, full.fine, rtol=1e-5, atol=1e-6)
@@ -230,6 +232,21 @@ def test_bad_input_raises(change, match):
         pyramid_sparse_attention(**kwargs)
 
 
+def test_checked_skips_the_checks(monkeypatch):
+    """checked=True is the trusted path of PyramidSparseAttention: nothing
+    is checked again; the public calls check once."""
+    calls = []
+    check = psa._check_inputs
+    monkeypatch.setattr(psa, '_check_inputs',
+                        lambda *a: calls.append(1) or check(*a))
+    inputs = make_inputs()
+    out = pyramid_sparse_attention(**inputs, topk=4)
+    assert calls == [1]
+    parts = pyramid_sparse_attention_parts(**inputs, topk=4, checked=True)
+    assert calls == [1]
+    assert_close(parts.coarse + parts.fine, out)
+
+
 def test_coarse_grid_must_be_ceil_half():
     # M matches Hu*Wu, but (Hu, Wu) is not (ceil(H/2), ceil(W/2)).
     kwargs = make_inputs(H=6, W=8)  # coarse 3x4
@@ -294,11 +311,11 @@ def _dense_selected_mass(q, k, v, indices, valid):
 
 @pytest.mark.parametrize('impl', ['naive', 'sdpa'])
 @pytest.mark.parametrize('score', ['mean_prob', 'mean_logit'])
-def test_selected_mass_matches_dense(impl, score, score_path):
+def test_selected_mass_matches_dense(impl, score, fused_scores):
     inputs = make_inputs(B=2, h=2, H=7, W=9, scale=2.0)
     parts = pyramid_sparse_attention_parts(
         **inputs, topk=6, impl=impl, score=score, selected_mass=True,
-        score_thr=0.02)
+        score_thr=0.02, fused_scores=fused_scores)
     mass, part = _dense_selected_mass(inputs['q'], inputs['k'], inputs['v'],
                                       parts.indices, parts.valid)
     assert_close(parts.sel_mass.double(), mass, rtol=1e-5, atol=1e-6)

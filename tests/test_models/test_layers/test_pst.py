@@ -6,9 +6,11 @@ import torch
 import torch.nn.functional as F
 from torch.testing import assert_close
 
-from pst_mm.models.layers import (PSABlock, PyramidSparseAttention,
-                                  PyramidSparseTransformer, pst_embed_channels,
-                                  set_pst_topk)
+import pst_mm.models.layers.psa_kernel as psa
+import pst_mm.models.layers.pst as pst_module
+from pst_mm.models.layers import (PST_CFG_DEFAULTS, PSABlock,
+                                  PyramidSparseAttention,
+                                  PyramidSparseTransformer, set_pst_topk)
 
 
 def _pst(**kwargs):
@@ -274,7 +276,8 @@ def test_cpe_upsample_bilinear_and_nearest():
                 up = F.interpolate(pe, size=(10, 14), mode='bilinear',
                                    align_corners=False)
             else:
-                up = pe[:, :, torch.arange(10) // 2][..., torch.arange(14) // 2]
+                rows, cols = torch.arange(10) // 2, torch.arange(14) // 2
+                up = pe[:, :, rows][..., cols]
             assert_close(attn(x, u), attn.proj(o + up), rtol=1e-5, atol=1e-5)
             outs[mode] = attn(x, u)
     # a non-constant V: the two upsamplings differ
@@ -394,11 +397,55 @@ def test_set_pst_topk_reaches_every_attention():
         set_pst_topk(model, -2)
 
 
-def test_width_presets():
-    assert [pst_embed_channels(64, p) for p in 'nsm'] == [64, 128, 256]
-    assert pst_embed_channels(1024, 'M') == 2048  # capped
-    with pytest.raises(ValueError, match='preset'):
-        pst_embed_channels(64, 'x')
+@pytest.mark.parametrize('x_shape, u_shape, match', [
+    ((2, 32, 14, 10), (2, 32, 7, 5), 'x has 32 channels, expected '
+     'embed_dims=64'),
+    ((2, 64, 14, 10), (2, 64, 7, 6), r'upper must be ceil\(H/2\) x '
+     r'ceil\(W/2\) = \(7, 5\) for x of 14x10, got 7x6'),
+    ((2, 64, 14, 10), (1, 64, 7, 5), 'batch sizes differ: x 2, upper 1'),
+    ((64, 14, 10), (2, 64, 7, 5), '4-D'),
+])
+def test_attention_checks_its_own_inputs(x_shape, u_shape, match):
+    attn = PyramidSparseAttention(64, num_heads=2)
+    x, u = torch.randn(*x_shape), torch.randn(*u_shape)
+    with pytest.raises(ValueError, match=match):
+        attn(x, u)
+    with pytest.raises(ValueError, match=match):
+        attn.selection(x, u)
+    with pytest.raises(ValueError, match=match):
+        PSABlock(64, num_heads=2)(x, u)
+    with pytest.raises(ValueError, match='topk must be a non-negative int'):
+        attn.selection(torch.randn(1, 64, 4, 4), torch.randn(1, 64, 2, 2),
+                       topk=2.5)
+
+
+def test_inputs_are_checked_once_per_forward(monkeypatch):
+    """The PST checks its inputs; its blocks, their attention and the
+    kernel trust them (fine attention on, two blocks)."""
+    calls = []
+    check = pst_module.check_fine_and_upper
+    monkeypatch.setattr(
+        pst_module, 'check_fine_and_upper',
+        lambda *a: calls.append('module') or check(*a))
+    monkeypatch.setattr(psa, '_check_inputs',
+                        lambda *a: calls.append('kernel'))
+    model = _pst(num_blocks=2, topk=4).eval()
+    x, u = _inputs()
+    with torch.no_grad():
+        out = model(x, u)
+        assert calls == ['module']
+        # the caller vouches for the inputs: no check at all
+        assert_close(model(x, u, checked=True), out)
+    assert calls == ['module']
+
+
+def test_pst_cfg_defaults_come_from_the_signatures():
+    assert dict(PST_CFG_DEFAULTS) == dict(
+        num_blocks=1, mlp_ratio=2.0, concat_input='embed',
+        weight_init='trunc_normal', residual_init=None, conv_init='kaiming',
+        num_heads=None, topk=8, score_thr=1e-6, score='mean_prob',
+        fusion='sum_norm', cpe_upsample='bilinear', fine_in_training=False,
+        share_kv=True, attn='softmax', impl='auto', pe_kernel=7)
 
 
 @pytest.mark.parametrize('C, C_up, Cp', [(128, 256, 64), (256, 512, 256)])
@@ -512,14 +559,21 @@ def test_residual_init_rejects_bad_values_and_the_old_keyword():
                        r'residual_init=0.0\)'):
         PSABlock(32, num_heads=1, zero_init_residual=True)
     from pst_mm.models.necks import PSTFPN
-    with pytest.raises(TypeError, match='zero_init_residual was replaced'):
+    with pytest.raises(TypeError, match=r'zero_init_residual was replaced '
+                       r'by pst_cfg=dict\(residual_init=\.\.\.\)'):
         PSTFPN([16, 32, 64], 32, num_outs=3, zero_init_residual=False)
+    with pytest.raises(ValueError, match=r"unknown pst_cfg key "
+                       r"'zero_init_residual' \(zero_init_residual was "
+                       r'replaced by residual_init'):
+        PSTFPN([16, 32, 64], 32, num_outs=3,
+               pst_cfg=dict(zero_init_residual=False))
 
 
 def test_residual_init_survives_the_neck_init_cfg():
     from pst_mm.models.necks import PSTFPN
     for scale, expect in ((0.0, 0.0), (None, 1.0), (0.1, 0.1)):
-        neck = PSTFPN([16, 32, 64], 32, num_outs=3, residual_init=scale)
+        neck = PSTFPN([16, 32, 64], 32, num_outs=3,
+                      pst_cfg=dict(residual_init=scale))
         neck.init_weights()  # the neck's Kaiming init_cfg runs first
         for pst in neck.top_down_pst:
             for block in pst.blocks:

@@ -4,10 +4,12 @@ segments: forward and gradients, edge cases, no leakage."""
 import pytest
 import torch
 
+from spt_reference import num_containers, select_pack_attention_reference
+
 from pst_mm.models.layers.select_pack_attention import (
     check_container_len, check_select_threshold, pack_tokens,
     packed_attention, relative_position_bias, select_pack_attention,
-    select_pack_attention_reference, select_tokens)
+    select_tokens)
 
 C, HEADS = 8, 2
 
@@ -102,6 +104,14 @@ def test_pack_layout():
     idx = pack_tokens(sel, 3, pack_per_image=True)
     assert idx.num_containers == 3  # image 0: 4 tokens -> 2 containers
     assert idx.slot_idx.tolist() == [0, 1, 2, 3, 6, 7]
+    # the closed-form count agrees on random selections
+    g = torch.Generator().manual_seed(0)
+    for _ in range(20):
+        sel = torch.rand(3, 17, generator=g) < 0.4
+        for L in (1, 4, 9):
+            for per_image in (False, True):
+                assert pack_tokens(sel, L, per_image).num_containers == \
+                    num_containers(sel, L, per_image)
 
 
 def test_no_leakage_between_images():

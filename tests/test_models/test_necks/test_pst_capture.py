@@ -13,9 +13,9 @@ from pst_mm.models.necks import PSTClsNeck, PSTFPN
 
 def _necks():
     torch.manual_seed(0)
-    fpn = PSTFPN([16, 32, 64], 32, num_outs=5, base_embed_channels=(32, 32),
-                 add_extra_convs='on_input', topk=8)
-    cls = PSTClsNeck((32, 64), channels=64, topk=8)
+    fpn = PSTFPN([16, 32, 64], 32, num_outs=5, embed_channels=(32, 32),
+                 add_extra_convs='on_input', pst_cfg=dict(topk=8))
+    cls = PSTClsNeck((32, 64), channels=64, pst_cfg=dict(topk=8))
     return dict(
         fpn=(fpn, tuple(pyramid_feats([16, 32, 64], (15, 13)))),
         cls=(cls, (torch.rand(2, 32, 9, 7), torch.rand(2, 64, 5, 4))))
@@ -72,7 +72,8 @@ def test_cuda_graph_replay_of_pst_det_model():
     from pst_mm.models.layers import set_pst_topk
     from pst_mm.utils import build_model_from_config
     _, model = build_model_from_config(
-        osp.join(REPO, 'configs/demo/retinanet_r18_pst-n_1xb8-24e_pst-demo.py'))
+        osp.join(REPO, 'configs', 'demo',
+                 'retinanet_r18_pst-n_1xb8-24e_pst-demo.py'))
     assert set_pst_topk(model, 8) > 0
     model = model.cuda().eval()
     img = torch.randn(2, 3, 128, 160, device='cuda')

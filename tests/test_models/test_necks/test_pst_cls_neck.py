@@ -64,16 +64,41 @@ def test_gradients_reach_every_parameter():
     (dict(in_channels=(32, )), 'two levels'),
     (dict(in_channels=(32, 64, 128)), 'two levels'),
     (dict(in_channels=(32, -1)), 'two positive'),
-    (dict(attn='linear'), 'topk=0'),
-    (dict(topk=-3), 'topk'),
+    (dict(pst_cfg=dict(attn='linear')), 'topk=0'),
+    (dict(pst_cfg=dict(topk=-3)), 'topk'),
     (dict(channels=0), 'channels must be a positive int'),
-    (dict(fusion='concat'), 'fusion must be one of'),
+    (dict(pst_cfg=dict(fusion='concat')), 'fusion must be one of'),
+    (dict(pst_cfg=dict(expand_ratio=0.25)),
+     r"^PSTClsNeck: unknown pst_cfg key 'expand_ratio' \(C' is the neck's "
+     r"own embed_channels\); allowed keys: attn, "),
 ])
 def test_bad_arguments_raise(kwargs, match):
     cfg = dict(in_channels=(32, 64), channels=64)
     cfg.update(kwargs)
     with pytest.raises(ValueError, match=match):
         PSTClsNeck(**cfg)
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(topk=0), r"^PSTClsNeck: 'topk' is now pst_cfg=dict\(topk=\.\.\.\)$"),
+    (dict(weight_init='kaiming'), r"'weight_init' is now pst_cfg=dict"),
+    (dict(expand_ratio=0.25), r"^PSTClsNeck: 'expand_ratio' was removed: set "
+     r"C' with embed_channels=int\(channels \* expand_ratio\) \(None is "
+     r"channels // 2\)$"),
+])
+def test_old_keywords_name_the_new_spelling(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        PSTClsNeck((32, 64), channels=64, **kwargs)
+
+
+def test_pst_cfg_over_the_neck_defaults():
+    neck = PSTClsNeck((32, 64), channels=64, embed_channels=16,
+                      pst_cfg=dict(fusion='gate', topk=3, num_blocks=2))
+    assert neck.pst.embed_channels == 16 and len(neck.pst.blocks) == 2
+    options = [(b.weight_init, b.residual_init, b.attn.fusion, b.attn.topk)
+               for b in neck.pst.blocks]
+    assert options == [('trunc_normal', None, 'gate', 3)] * 2
+    assert neck.topk == 3
 
 
 def test_bad_inputs_raise():
@@ -86,6 +111,8 @@ def test_bad_inputs_raise():
         neck((torch.rand(1, 32, 8, 8), torch.rand(1, 32, 4, 4)))
     with pytest.raises(ValueError, match=r'ceil\(H/2\)'):
         neck((torch.rand(1, 32, 8, 8), torch.rand(1, 64, 5, 4)))
+    with pytest.raises(ValueError, match='batch sizes differ: C4 1, C5 2'):
+        neck((torch.rand(1, 32, 8, 8), torch.rand(2, 64, 4, 4)))
 
 
 def test_official_topology():
@@ -106,7 +133,8 @@ def test_official_topology():
     no_c4 = PSTClsNeck((32, 64), channels=16, concat_c4=False)
     assert no_c4.downsample.conv.in_channels == 16
     assert neck.pst.blocks[0].weight_init == 'trunc_normal'
-    kaiming = PSTClsNeck((32, 64), channels=16, weight_init='kaiming')
+    kaiming = PSTClsNeck((32, 64), channels=16,
+                         pst_cfg=dict(weight_init='kaiming'))
     assert kaiming.pst.blocks[0].weight_init == 'kaiming'
 
 

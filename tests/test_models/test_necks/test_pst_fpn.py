@@ -11,10 +11,10 @@ from pst_mm.models.layers import PyramidSparseTransformer
 from pst_mm.models.necks import PSTFPN
 
 
-@pytest.mark.parametrize('preset, embed', [('n', [64, 128]), ('s', [128, 256]),
-                                           ('m', [256, 512])])
-def test_presets_and_output_shapes(preset, embed):
-    neck = PSTFPN([32, 64, 128], 48, num_outs=5, preset=preset,
+@pytest.mark.parametrize('embed', [[64, 128], [128, 256], [256, 512]])
+def test_embed_channels_and_output_shapes(embed):
+    """The paper's N, S and M token widths."""
+    neck = PSTFPN([32, 64, 128], 48, num_outs=5, embed_channels=embed,
                   add_extra_convs='on_input')
     assert neck.embed_channels == embed
     assert [m.blocks[0].attn.embed_dims for m in neck.top_down_pst] == embed
@@ -66,8 +66,8 @@ def test_odd_input_through_resnet():
 
 def test_topk_switch_changes_only_inference():
     torch.manual_seed(0)
-    neck = PSTFPN([16, 32, 64], 32, num_outs=3, topk=0)
-    neck8 = PSTFPN([16, 32, 64], 32, num_outs=3, topk=8)
+    neck = PSTFPN([16, 32, 64], 32, num_outs=3, pst_cfg=dict(topk=0))
+    neck8 = PSTFPN([16, 32, 64], 32, num_outs=3, pst_cfg=dict(topk=8))
     neck8.load_state_dict(neck.state_dict())  # no parameters depend on topk
     assert neck8.topk == 8 and neck.topk == 0
     feats = pyramid_feats([16, 32, 64], (16, 16))
@@ -88,10 +88,10 @@ def test_topk_switch_changes_only_inference():
 
 
 def test_options_reach_every_pst():
-    neck = PSTFPN([16, 32, 64], 32, num_outs=3, fusion='gate',
-                  share_kv=False, num_blocks=2, impl='naive', score_thr=0.01,
-                  topk=4, score='mean_logit', cpe_upsample='nearest',
-                  concat_input='raw', weight_init='trunc_normal')
+    neck = PSTFPN([16, 32, 64], 32, num_outs=3, pst_cfg=dict(
+        fusion='gate', share_kv=False, num_blocks=2, impl='naive',
+        score_thr=0.01, topk=4, score='mean_logit', cpe_upsample='nearest',
+        concat_input='raw', weight_init='trunc_normal'))
     psts = [m for m in neck.modules()
             if isinstance(m, PyramidSparseTransformer)]
     assert len(psts) == 2
@@ -99,8 +99,8 @@ def test_options_reach_every_pst():
         assert len(pst.blocks) == 2
         for attn in pst.attentions():
             assert attn.gate is not None and not attn.share_kv
-            assert (attn.impl, attn.score_thr, attn.topk) == ('naive', 0.01,
-                                                               4)
+            assert (attn.impl, attn.score_thr,
+                    attn.topk) == ('naive', 0.01, 4)
             assert (attn.score, attn.fusion, attn.cpe_upsample) == (
                 'mean_logit', 'gate', 'nearest')
         assert pst.concat_input == 'raw'
@@ -132,15 +132,74 @@ def test_registered_in_mmdet():
     (dict(in_channels=[16, 0, 64]), 'positive'),
     (dict(num_outs=2), 'num_outs'),
     (dict(add_extra_convs='on_top'), 'add_extra_convs'),
-    (dict(preset='xl'), 'preset'),
     (dict(embed_channels=[64]), 'embed_channels'),
-    (dict(attn='linear'), 'topk=0'),
+    (dict(pst_cfg=dict(attn='linear')), 'topk=0'),
+    (dict(pst_cfg=dict(fusion='product')), 'fusion must be one of'),
+    (dict(pst_cfg=dict(top_k=8)), r"^PSTFPN: unknown pst_cfg key 'top_k'; "
+     r'allowed keys: attn, concat_input, conv_init, cpe_upsample, '
+     r'fine_in_training, fusion, impl, mlp_ratio, num_blocks, num_heads, '
+     r'pe_kernel, residual_init, score, score_thr, share_kv, topk, '
+     r'weight_init$'),
+    (dict(pst_cfg=dict(embed_channels=64)),
+     r"unknown pst_cfg key 'embed_channels' \(C' is the neck's own "
+     r'embed_channels\)'),
 ])
 def test_bad_arguments_raise(kwargs, match):
     cfg = dict(in_channels=[16, 32, 64], out_channels=8, num_outs=3)
     cfg.update(kwargs)
     with pytest.raises(ValueError, match=match):
         PSTFPN(**cfg)
+
+
+@pytest.mark.parametrize('kwargs, match', [
+    (dict(topk=8), r"^PSTFPN: 'topk' is now pst_cfg=dict\(topk=\.\.\.\)$"),
+    (dict(fusion='gate'), r"'fusion' is now pst_cfg=dict\(fusion=\.\.\.\)"),
+    (dict(num_blocks=2), r"'num_blocks' is now pst_cfg=dict"),
+    (dict(preset='s'), r"^PSTFPN: 'preset' was removed: set C' with "
+     r"embed_channels=\(64, 128\) for 'n', \(128, 256\) for 's' or "
+     r"\(256, 512\) for 'm'$"),
+    (dict(base_embed_channels=(32, 64)), "'base_embed_channels' was removed: "
+     "set C' with embed_channels"),
+    (dict(zero_init_residual=True), r'zero_init_residual was replaced by '
+     r'pst_cfg=dict\(residual_init=\.\.\.\)'),
+    (dict(upsample_mode='nearest'), r"^PSTFPN got unexpected keyword "
+     r"arguments \['upsample_mode'\]$"),
+])
+def test_old_keywords_name_the_new_spelling(kwargs, match):
+    with pytest.raises(TypeError, match=match):
+        PSTFPN([16, 32, 64], 8, num_outs=3, **kwargs)
+
+
+def test_defaults_live_in_one_place():
+    """The neck's own defaults over the PST's signature defaults; the
+    config's pst_cfg over both."""
+    neck = PSTFPN([16, 32, 64], 8, num_outs=3,
+                  pst_cfg=dict(residual_init=None, topk=2))
+    assert dict(PSTFPN.pst_defaults) == dict(weight_init='kaiming',
+                                             residual_init=0.1)
+    for pst in neck.top_down_pst:
+        assert [(b.weight_init, b.residual_init) for b in pst.blocks] == [
+            ('kaiming', None)]
+        assert [(a.topk, a.fusion, a.score) for a in pst.attentions()] == [
+            (2, 'sum_norm', 'mean_prob')]
+    assert neck.topk == 2
+
+
+def test_pst_inputs_are_checked_once(monkeypatch):
+    """The neck checks its inputs; its PSTs, their attention and the kernel
+    do not check them again."""
+    import pst_mm.models.layers.psa_kernel as psa
+    import pst_mm.models.layers.pst as pst
+    calls = []
+    monkeypatch.setattr(pst, 'check_fine_and_upper',
+                        lambda *a: calls.append('pst or psa'))
+    monkeypatch.setattr(psa, '_check_inputs',
+                        lambda *a: calls.append('kernel'))
+    neck = PSTFPN([16, 32, 64], 8, num_outs=3,
+                  pst_cfg=dict(topk=4, num_blocks=2)).eval()
+    with torch.no_grad():
+        neck(pyramid_feats([16, 32, 64], (16, 16)))
+    assert calls == []
 
 
 def test_bad_inputs_raise():

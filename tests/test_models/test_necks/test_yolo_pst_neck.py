@@ -71,7 +71,7 @@ def test_p3_pst_reads_the_raw_backbone_c4():
 
 def test_topk_switch_changes_inference_only():
     torch.manual_seed(0)
-    neck = YOLOPSTNeck([128, 128, 256], topk=8).eval()
+    neck = YOLOPSTNeck([128, 128, 256], pst_cfg=dict(topk=8)).eval()
     x = feats('n', 32, 32)
     with torch.no_grad():
         fine = neck(x)
@@ -112,6 +112,29 @@ def test_resnet_p5_attention():
     with torch.no_grad():
         outs = neck(x)
     assert [o.shape[1] for o in outs] == [64, 128, 256]
+
+
+def test_pst_cfg_over_the_neck_defaults():
+    """The official options (gate, mean-logit score, PyTorch's conv init),
+    the scale's block count and C' = half the output; pst_cfg over them."""
+    assert dict(YOLOPSTNeck.pst_defaults) == dict(
+        fusion='gate', score='mean_logit', conv_init='pytorch')
+    for scale, blocks in (('n', 1), ('l', 2)):
+        neck = YOLOPSTNeck(WIDTHS['s'][0], scale=scale)
+        assert [len(p.blocks) for p in neck.top_down] == [blocks] * 2
+    neck = YOLOPSTNeck([128, 128, 256],
+                       pst_cfg=dict(topk=0, fusion='sum', num_blocks=2))
+    assert neck.topk == 0
+    for pst, c in zip(neck.top_down, (64, 32)):
+        assert pst.embed_channels == c and len(pst.blocks) == 2
+        assert type(pst.in_conv).__name__ == 'YOLOConv'
+        assert [(a.topk, a.fusion, a.score) for a in pst.attentions()] == [
+            (0, 'sum', 'mean_logit')] * 2
+    with pytest.raises(TypeError, match=r"^YOLOPSTNeck: 'topk' is now "
+                       r'pst_cfg=dict\(topk=\.\.\.\)$'):
+        YOLOPSTNeck([128, 128, 256], topk=0)
+    with pytest.raises(ValueError, match="unknown pst_cfg key 'expand_ratio'"):
+        YOLOPSTNeck([128, 128, 256], pst_cfg=dict(expand_ratio=0.25))
 
 
 def test_bad_input():

@@ -18,12 +18,12 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
 
 # config -> (our exact count, the paper's Table 3 count in M)
 TABLE3 = {
-    'paper_r18_8xb32-200e_in1k.py': (17_851_176, 17.9),
-    'paper_r18-pst-n_8xb32-200e_in1k.py': (19_698_632, 19.6),
-    'paper_r50_8xb32-200e_in1k.py': (27_413_032, 27.4),
-    'paper_r50-pst-n_8xb32-200e_in1k.py': (29_260_488, 29.2),
-    'paper_r101_8xb32-200e_in1k.py': (46_405_160, 46.4),
-    'paper_r101-pst-s_8xb32-200e_in1k.py': (54_423_368, 54.4),
+    'bottleneck-r18_8xb32-200e_in1k.py': (17_851_176, 17.9),
+    'bottleneck-r18_pst-n_8xb32-200e_in1k.py': (19_698_632, 19.6),
+    'bottleneck-r50_8xb32-200e_in1k.py': (27_413_032, 27.4),
+    'bottleneck-r50_pst-n_8xb32-200e_in1k.py': (29_260_488, 29.2),
+    'bottleneck-r101_8xb32-200e_in1k.py': (46_405_160, 46.4),
+    'bottleneck-r101_pst-s_8xb32-200e_in1k.py': (54_423_368, 54.4),
 }
 
 
@@ -42,8 +42,8 @@ def test_parameter_count_matches_table3(name):
 
 
 def test_pst_rows_differ_from_baselines_only_in_neck_and_head_width():
-    _, base = _build('paper_r50_8xb32-200e_in1k.py')
-    _, pst = _build('paper_r50-pst-n_8xb32-200e_in1k.py')
+    _, base = _build('bottleneck-r50_8xb32-200e_in1k.py')
+    _, pst = _build('bottleneck-r50_pst-n_8xb32-200e_in1k.py')
     assert base.neck is None and pst.neck is not None
     assert isinstance(pst.head, ConvPoolClsHead)
     assert (base.head.in_channels, pst.head.in_channels) == (2048, 256)
@@ -52,14 +52,14 @@ def test_pst_rows_differ_from_baselines_only_in_neck_and_head_width():
     attn = next(pst.neck.pst.attentions())
     assert (pst.neck.pst.out_channels, attn.embed_dims, attn.num_heads) == (
         256, 128, 4)
-    _, s = _build('paper_r101-pst-s_8xb32-200e_in1k.py')
+    _, s = _build('bottleneck-r101_pst-s_8xb32-200e_in1k.py')
     assert (s.neck.pst.out_channels, s.neck.pst.embed_channels) == (512, 256)
     assert sum(p.numel() for p in base.backbone.parameters()) == sum(
         p.numel() for p in pst.backbone.parameters())
 
 
 def test_paper_models_run_and_switch_topk():
-    _, model = _build('paper_r18-pst-n_8xb32-200e_in1k.py')
+    _, model = _build('bottleneck-r18_pst-n_8xb32-200e_in1k.py')
     model.eval()
     x = torch.rand(2, 3, 64, 64)
     with torch.no_grad():

@@ -1,4 +1,0 @@
-# Plain ResNet-101 baseline on the PST paper's ImageNet recipe; the PST row
-# (resnet101-pst-s_8xb32_in1k.py) differs only in `model.neck`.
-_base_ = '../_base_/pst-cls_paper-recipe_in1k.py'
-model = dict(backbone=dict(depth=101))

@@ -1,0 +1,3 @@
+# Plain ResNet-50 baseline on the PST paper's ImageNet recipe; the PST row
+# (resnet50_pst-n_8xb32-200e_in1k.py) differs only in `model.neck`.
+_base_ = '../_base_/pst-cls_paper-recipe_in1k.py'

@@ -1,6 +1,0 @@
-# Layout-matched baseline of YOLOv11-PST-S: the released yolo11-pst layout
-# (YOLOv12-S with plain stride convs) with each PST replaced by the block it
-# replaced (A2C2f without attention). It differs from
-# yolo11-pst-s_8xb16-600e_coco.py only in model.neck.use_pst.
-_base_ = './yolo11-pst-s_8xb16-600e_coco.py'
-model = dict(neck=dict(use_pst=False))
