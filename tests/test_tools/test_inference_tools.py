@@ -185,27 +185,25 @@ def test_test_py_show_dir_and_det_dump(demo_det_root, pst_ckpt, tmp_path):
     assert preds[0]['pred_instances']['bboxes'].shape == (5, 4)
 
 
-def test_browse_dataset_det(demo_det_root, tmp_path):
+@pytest.mark.parametrize('task', ['det', 'cls'])
+def test_browse_dataset_writes_one_image_per_sample(task, request,
+                                                    tmp_path):
+    """A detection and a classification config, three samples each."""
+    config, env = {
+        'det': (FPN_RETINA, 'PST_DEMO_DET_ROOT'),
+        'cls': (CLS_DEMO, 'PST_DEMO_CLS_ROOT')
+    }[task]
+    root = request.getfixturevalue(f'demo_{task}_root')
     out = tmp_path / 'browse'
     run_tool([
-        'tools/analysis_tools/browse_dataset.py', FPN_RETINA, '--not-show',
+        'tools/analysis_tools/browse_dataset.py', config, '--not-show',
         '--output-dir',
         str(out), '--num', '3', '--cfg-options'
-    ] + FAST, env=dict(PST_DEMO_DET_ROOT=demo_det_root))
+    ] + FAST, env={env: root})
     files = sorted(os.listdir(out))
     assert [f[:7] for f in files] == ['000000_', '000001_', '000002_']
-    assert mmcv.imread(str(out / files[0])).shape[:2] != (0, 0)
-
-
-def test_browse_dataset_cls(demo_cls_root, tmp_path):
-    out = tmp_path / 'browse'
-    run_tool([
-        'tools/analysis_tools/browse_dataset.py', CLS_DEMO, '--not-show',
-        '--output-dir',
-        str(out), '--num', '3', '--cfg-options'
-    ] + FAST, env=dict(PST_DEMO_CLS_ROOT=demo_cls_root))
-    files = sorted(os.listdir(out))
-    assert [f[:7] for f in files] == ['000000_', '000001_', '000002_']
+    if task == 'det':
+        assert mmcv.imread(str(out / files[0])).shape[:2] != (0, 0)
 
 
 def test_browse_dataset_yolo_mosaic_pipeline(demo_det_root, tmp_path):
